@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Filled in by the service issue."""

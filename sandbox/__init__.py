@@ -1,0 +1,29 @@
+"""Run untrusted Python in warm, locked-down Docker containers and report per-test verdicts."""
+
+from sandbox.errors import ContainerError, DockerUnavailable, ImageError, PoolClosed, SandboxError
+from sandbox.executor import AsyncSandbox, Sandbox
+from sandbox.image import build_image, ensure_image
+from sandbox.models import ExceptionInfo, Limits, RunResult, StdioCase, TestResult, Verdict
+from sandbox.pool import ContainerPool, reap_orphans
+from sandbox.settings import SandboxSettings
+
+__all__ = [
+    "AsyncSandbox",
+    "ContainerError",
+    "ContainerPool",
+    "DockerUnavailable",
+    "ExceptionInfo",
+    "ImageError",
+    "Limits",
+    "PoolClosed",
+    "RunResult",
+    "Sandbox",
+    "SandboxError",
+    "SandboxSettings",
+    "StdioCase",
+    "TestResult",
+    "Verdict",
+    "build_image",
+    "ensure_image",
+    "reap_orphans",
+]

@@ -1,0 +1,180 @@
+"""One sandbox container and the line protocol to the runner inside it.
+
+The container is created with stdin open and no TTY; the host attaches to it once, before starting it, and
+then every request is one JSON line written to the runner's stdin and every reply one JSON line on its stdout.
+Docker multiplexes the attached output into frames (8-byte header: stream, 0, 0, 0, big-endian size).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import time
+import uuid
+from typing import Any
+
+import docker.errors
+from docker.client import DockerClient
+
+from sandbox.errors import ContainerError
+from sandbox.settings import MiB, SandboxSettings
+
+__all__ = ["Container", "container_config"]
+
+WORK_DIR = "/work"
+SANDBOX_UID = 10001
+_STDOUT = 1
+_MAX_LOG = 64 * 1024
+
+
+def container_config(settings: SandboxSettings, image: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The ``docker create`` options that make a container a sandbox."""
+    tmpfs = f"rw,nosuid,nodev,noexec,size={settings.disk_bytes},nr_inodes={settings.disk_inodes}"
+    owned = f"{tmpfs},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700"
+    return {
+        "image": image,
+        "stdin_open": True,
+        "tty": False,
+        "detach": True,
+        "network_mode": "none",
+        "read_only": True,
+        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges"],
+        "mem_limit": settings.memory_bytes,
+        "memswap_limit": settings.memory_bytes,  # no swap: memory over the limit is an OOM kill, not slowness
+        "pids_limit": settings.pids,
+        "nano_cpus": int(settings.cpus * 1e9),
+        "shm_size": 16 * MiB,
+        "tmpfs": {WORK_DIR: owned, "/tmp": owned},
+        "environment": {},
+        "runtime": settings.runtime,
+        "labels": labels,
+        "ulimits": [docker.types.Ulimit(name="nofile", soft=settings.open_files, hard=settings.open_files)],
+        "working_dir": WORK_DIR,
+    }
+
+
+class Container:
+    """A started sandbox container with its runner answering on an attached socket."""
+
+    def __init__(self, client: DockerClient, settings: SandboxSettings, image: str, labels: dict[str, str]) -> None:
+        self.settings = settings
+        self.jobs = 0
+        self.dirty = False  # set when the container can no longer be trusted to run another job
+        self._buffer = bytearray()
+        self._frame_left = 0
+        self._frame_stream = 0
+        self._log = bytearray()
+        try:
+            self._container = client.containers.create(**container_config(settings, image, labels))
+        except docker.errors.DockerException as exc:
+            raise ContainerError(f"could not create a sandbox container: {exc}") from exc
+        self.id: str = self._container.id or ""
+        try:
+            raw = client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._sock: socket.socket = getattr(raw, "_sock", raw)
+            self._container.start()
+            self.request({"op": "ping"}, timeout=settings.start_timeout)
+        except (docker.errors.DockerException, OSError, ContainerError) as exc:
+            self.remove()
+            raise ContainerError(f"sandbox container {self.id[:12]} did not start: {exc}") from exc
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and wait up to ``timeout`` seconds for its reply."""
+        request_id = uuid.uuid4().hex
+        line = json.dumps({**payload, "id": request_id}).encode() + b"\n"
+        deadline = time.monotonic() + timeout
+        try:
+            self._sock.settimeout(timeout)
+            self._sock.sendall(line)
+            while True:
+                reply = self._read_line(deadline)
+                if reply.get("id") == request_id:
+                    break
+        except (OSError, ValueError) as exc:
+            self.dirty = True
+            raise ContainerError(f"runner in {self.short_id} broke off: {exc}; {self.log_tail()}") from exc
+        if "error" in reply:
+            self.dirty = True
+            raise ContainerError(f"runner in {self.short_id} failed: {reply['error']}")
+        return reply
+
+    def _read_line(self, deadline: float) -> dict[str, Any]:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                return dict(json.loads(line))
+            self._fill(deadline)
+
+    def _fill(self, deadline: float) -> None:
+        """Read one chunk of the multiplexed stream into the stdout buffer (or the stderr log)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("no reply in time")
+        self._sock.settimeout(left)
+        if self._frame_left == 0:
+            header = self._recv_exact(8)
+            self._frame_stream = header[0]
+            (self._frame_left,) = struct.unpack(">I", header[4:])
+            return
+        chunk = self._sock.recv(min(self._frame_left, 1 << 20))
+        if not chunk:
+            raise ConnectionError("the runner closed its output (the container died?)")
+        self._frame_left -= len(chunk)
+        if self._frame_stream == _STDOUT:
+            self._buffer += chunk
+        else:
+            self._log = (self._log + chunk)[-_MAX_LOG:]
+
+    def _recv_exact(self, size: int) -> bytes:
+        data = bytearray()
+        while len(data) < size:
+            chunk = self._sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the runner closed its output (the container died?)")
+            data += chunk
+        return bytes(data)
+
+    def log_tail(self) -> str:
+        text = self._log.decode("utf-8", "replace").strip()
+        return f"runner stderr: {text[-2000:]}" if text else "runner wrote nothing to stderr"
+
+    def state(self) -> dict[str, Any]:
+        """Docker's view of the container (status, OOM-killed, exit code)."""
+        try:
+            self._container.reload()
+        except docker.errors.DockerException:
+            return {"Status": "gone"}
+        return dict(self._container.attrs.get("State", {}))
+
+    def remove(self) -> None:
+        """Kill and delete the container; safe to call twice."""
+        self.dirty = True
+        sock = getattr(self, "_sock", None)
+        if sock is not None:
+            try:
+                sock.close()
+            except OSError:
+                pass
+        try:
+            self._container.remove(force=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.DockerException:
+            # Removal can race with the engine's own cleanup; the reaper catches whatever this leaves.
+            pass
+
+
+def owner_labels(label: str, pool_id: str) -> dict[str, str]:
+    """Labels that let the reaper find our containers and tell whether their owner still lives."""
+    return {label: "1", f"{label}.pool": pool_id, f"{label}.host": socket.gethostname(),
+            f"{label}.pid": str(os.getpid())}

@@ -1,0 +1,117 @@
+"""Tagged JSON for Python values that JSON cannot carry as they are.
+
+This file runs on both sides: inside the sandbox (stdlib only, copied into the image beside the runner) and on
+the host (imported as ``sandbox.runner.codec``). Test inputs go in and program outputs come out through it, so a
+tuple stays a tuple, ``nan`` stays ``nan`` and a dict keeps its integer keys. Anything it cannot describe
+travels as its (bounded) repr, which can only compare equal to the same repr.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+__all__ = ["MAX_REPR", "Opaque", "decode", "encode"]
+
+MAX_REPR = 1000
+_MAX_DEPTH = 200
+
+
+class Opaque:
+    """A value the codec could not describe: only its repr crossed the boundary."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Opaque) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(("Opaque", self.text))
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _float(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return {"$f": repr(value)}
+
+
+def encode(value: Any, _depth: int = 0) -> Any:
+    """Turn ``value`` into plain JSON data; ``decode`` gives back an equal value."""
+    if _depth > _MAX_DEPTH:
+        return {"$r": "<nested too deeply>"}
+    kind = type(value)
+    if value is None or kind is bool or kind is str:
+        return value
+    if kind is int:
+        return value
+    if kind is float:
+        return _float(value)
+    depth = _depth + 1
+    if kind is list:
+        return [encode(item, depth) for item in value]
+    if kind is tuple:
+        return {"$t": [encode(item, depth) for item in value]}
+    if kind is dict:
+        return {"$d": [[encode(k, depth), encode(v, depth)] for k, v in value.items()]}
+    if kind is set or kind is frozenset:
+        items = [encode(item, depth) for item in value]
+        return {"$s" if kind is set else "$fs": items}
+    if kind is bytes:
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if kind is complex:
+        return {"$c": [_float(value.real), _float(value.imag)]}
+    # Subclasses of the plain types (bool subclasses int, OrderedDict, namedtuple, ...) compare like the base.
+    for base in (bool, int, float, str, tuple, list, dict, frozenset, set, bytes):
+        if isinstance(value, base):
+            try:
+                return encode(base(value), _depth)
+            except Exception:
+                break
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<unrepresentable {kind.__name__}: {exc.__class__.__name__}>"
+    if len(text) > MAX_REPR:
+        text = text[: MAX_REPR // 2] + "..." + text[-MAX_REPR // 2 :]
+    return {"$r": text}
+
+
+def _decode_float(data: Any) -> float:
+    if isinstance(data, dict):
+        return float(data["$f"])
+    return float(data)
+
+
+def decode(data: Any) -> Any:
+    """Rebuild the value that ``encode`` described."""
+    if isinstance(data, list):
+        return [decode(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) != 1:
+        raise ValueError(f"not a tagged value: {sorted(data)!r}")
+    ((tag, body),) = data.items()
+    if tag == "$t":
+        return tuple(decode(item) for item in body)
+    if tag == "$d":
+        return {decode(k): decode(v) for k, v in body}
+    if tag == "$s":
+        return {decode(item) for item in body}
+    if tag == "$fs":
+        return frozenset(decode(item) for item in body)
+    if tag == "$f":
+        return float(body)
+    if tag == "$b":
+        return base64.b64decode(body)
+    if tag == "$c":
+        return complex(_decode_float(body[0]), _decode_float(body[1]))
+    if tag == "$r":
+        return Opaque(body)
+    raise ValueError(f"unknown tag {tag!r}")

@@ -1,0 +1,1 @@
+"""The self-debugging engine: problems, datasets, evaluation, (later) the repair loop."""

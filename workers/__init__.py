@@ -1,0 +1,1 @@
+"""Celery workers. Filled in by the service issue."""

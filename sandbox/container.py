@@ -7,6 +7,7 @@ Docker multiplexes the attached output into frames (8-byte header: stream, 0, 0,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -75,6 +76,7 @@ class Container:
         self.id: str = self._container.id or ""
         try:
             raw = client.api.attach_socket(self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+            self._raw = raw  # a SocketIO over the socket: both must be closed to release the descriptor
             self._sock: socket.socket = getattr(raw, "_sock", raw)
             self._container.start()
             self.request({"op": "ping"}, timeout=settings.start_timeout)
@@ -159,12 +161,10 @@ class Container:
     def remove(self) -> None:
         """Kill and delete the container; safe to call twice."""
         self.dirty = True
-        sock = getattr(self, "_sock", None)
-        if sock is not None:
-            try:
-                sock.close()
-            except OSError:
-                pass
+        for stream in (getattr(self, "_raw", None), getattr(self, "_sock", None)):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
         try:
             self._container.remove(force=True)
         except docker.errors.NotFound:

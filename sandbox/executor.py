@@ -134,7 +134,7 @@ class Sandbox:
                     reply = container.request(payload, timeout=effective["job_timeout"] + self.settings.reply_margin)
                     if reply.get("killed") or not reply.get("clean", False):
                         container.dirty = True  # recycle: it had to kill, or cannot prove itself clean
-                return self._result(reply, names, cases, attempt)
+                return self._result(reply, names, cases, attempt, decode=request["kind"] == "calls")
             except ContainerError as exc:
                 failure = str(exc)
                 log.warning("sandbox failure on attempt %d: %s", attempt, failure)
@@ -143,7 +143,8 @@ class Sandbox:
 
     @staticmethod
     def _result(reply: dict[str, Any], names: list[str], cases: Sequence[StdioCase] | None,
-                attempt: int) -> RunResult:
+                attempt: int, *, decode: bool) -> RunResult:
+        """Turn the runner's reply into verdicts. ``decode``: outputs are codec values (calls), not plain JSON."""
         raw_results = reply.get("results") or []
         if len(raw_results) != len(names):
             raise ContainerError(f"the runner answered {len(raw_results)} results for {len(names)} tests")
@@ -160,7 +161,7 @@ class Sandbox:
                 input=raw.get("input"),
                 expected=raw.get("expected"),
                 actual=raw.get("actual"),
-                output=codec.decode(raw["value"]) if "value" in raw else None,
+                output=(codec.decode(raw["value"]) if decode else raw["value"]) if "value" in raw else None,
                 stdout=raw.get("stdout", ""),
                 stderr=raw.get("stderr", ""),
             )

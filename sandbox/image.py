@@ -72,7 +72,7 @@ def _make_offline_base(client: DockerClient) -> str:
             shutil.rmtree(Path(root, junk), ignore_errors=True)
         with subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE) as tar:
             assert tar.stdout is not None
-            client.images.import_image(src=tar.stdout, repository="selfdebug-base", tag="bookworm")
+            client.api.import_image_from_stream(tar.stdout, repository="selfdebug-base", tag="bookworm")
     return OFFLINE_BASE
 
 
@@ -116,7 +116,7 @@ def _context() -> io.BytesIO:
 def build_image(client: DockerClient, settings: SandboxSettings, *, force: bool = False) -> str:
     """Build (or find) the sandbox image; return its tag. Also tags it ``selfdebug-sandbox:latest``."""
     base = resolve_base(client, settings)
-    tag = content_tag(client.images.get(base).id)
+    tag = content_tag(client.images.get(base).id or base)
     if not force and _has_image(client, tag):
         return tag
     log.info("building %s on %s", tag, base)
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     client = connect()
     settings = SandboxSettings()
     if args.command == "tag":
-        print(content_tag(client.images.get(resolve_base(client, settings)).id))
+        print(content_tag(client.images.get(resolve_base(client, settings)).id or ""))
         return
     print(build_image(client, settings, force=args.force))
 

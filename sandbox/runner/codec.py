@@ -68,7 +68,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
     if kind is complex:
         return {"$c": [_float(value.real), _float(value.imag)]}
     # Subclasses of the plain types (bool subclasses int, OrderedDict, namedtuple, ...) compare like the base.
-    for base in (bool, int, float, str, tuple, list, dict, frozenset, set, bytes):
+    bases: tuple[type[Any], ...] = (bool, int, float, str, tuple, list, dict, frozenset, set, bytes)
+    for base in bases:
         if isinstance(value, base):
             try:
                 return encode(base(value), _depth)

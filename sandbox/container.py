@@ -28,6 +28,10 @@ WORK_DIR = "/work"
 SANDBOX_UID = 10001
 _STDOUT = 1
 _MAX_LOG = 64 * 1024
+# Under gVisor the pids cgroup counts the sandbox kernel's own host threads (about 40 idle, more under load), not
+# the processes of the code under test, which the runner's seccomp filter bounds instead (see runner/confine.py);
+# the container's `pids` setting there would starve the sandbox kernel and kill the container.
+RUNSC_HOST_TASKS = 512
 
 
 def container_config(settings: SandboxSettings, image: str, labels: dict[str, str]) -> dict[str, Any]:
@@ -46,7 +50,7 @@ def container_config(settings: SandboxSettings, image: str, labels: dict[str, st
         "security_opt": ["no-new-privileges"],
         "mem_limit": settings.memory_bytes,
         "memswap_limit": settings.memory_bytes,  # no swap: memory over the limit is an OOM kill, not slowness
-        "pids_limit": settings.pids,
+        "pids_limit": settings.pids if settings.runtime == "runc" else max(settings.pids, RUNSC_HOST_TASKS),
         "nano_cpus": int(settings.cpus * 1e9),
         "shm_size": 16 * MiB,
         "tmpfs": {WORK_DIR: owned, "/tmp": owned},

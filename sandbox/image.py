@@ -30,7 +30,7 @@ __all__ = ["OFFICIAL_BASE", "OFFLINE_BASE", "build_image", "connect", "content_t
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-IMAGE_FILES = ("image/Dockerfile", "runner/runner.py", "runner/codec.py")
+IMAGE_FILES = ("image/Dockerfile", "runner/runner.py", "runner/codec.py", "runner/confine.py")
 REPOSITORY = "selfdebug-sandbox"
 OFFICIAL_BASE = "python:3.11-slim"
 OFFLINE_BASE = "selfdebug-base:bookworm"

@@ -24,6 +24,7 @@ import json
 import linecache
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -34,19 +35,29 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import codec
+# Beside this file in the image (on the host they are sandbox.runner.codec and sandbox.runner.confine).
+import codec  # type: ignore[import-not-found]
+import confine  # type: ignore[import-not-found]
 
 # Warm the modules that generated programs import most, so each forked child finds them loaded.
-for _name in ["bisect", "collections", "copy", "dataclasses", "datetime", "decimal", "fractions", "functools", "hashlib", "heapq", "itertools", "math", "operator", "random", "re", "statistics", "string", "typing", "unittest"]:
+for _name in ["bisect", "collections", "copy", "dataclasses", "datetime", "decimal", "fractions", "functools",
+              "hashlib", "heapq", "itertools", "math", "operator", "random", "re", "statistics", "string", "typing",
+              "unittest"]:
     with contextlib.suppress(ImportError):
         __import__(_name)
 
 WORK_DIR = os.environ.get("SANDBOX_WORK_DIR", "/work")
-SCRATCH_DIRS = (WORK_DIR, "/tmp", "/dev/shm")
+# Every place the code under test can write; /dev/mqueue holds POSIX message queues, which outlive processes.
+SCRATCH_DIRS = (WORK_DIR, "/tmp", "/dev/shm", "/dev/mqueue")
 CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR, "PYTHONHASHSEED": "0"}
 GRACE = 0.5  # seconds the watchdog allows past a unit's limit before it kills, so the in-child timer wins
 MAX_REPORT_BYTES = 64 << 20
 MAX_TRACEBACK_LINES = 30
+EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
+# Past this many files in a job the container is replaced: gVisor enforces no inode limit on its tmpfs and keeps
+# the memory of deleted files, so a file flood would shrink what later jobs can use.
+MAX_FILES_CLEAN = 4096
+RUNNER_RESERVE = 32 << 20  # bytes of the container's memory kept for the runner when the child's is capped by rlimit
 
 
 class UnitTimeout(BaseException):
@@ -149,10 +160,14 @@ def explain_assertion(exc: BaseException, source: str, filename: str) -> dict[st
 class Child:
     """Everything that happens in the forked child: load the program, run each unit, report."""
 
-    def __init__(self, req: dict[str, Any], report_fd: int) -> None:
+    def __init__(self, req: dict[str, Any], report_fd: int, token: str) -> None:
         self.req = req
         self.limits: dict[str, Any] = req["limits"]
         self.report_fd = report_fd
+        # Every report carries this per-child secret, so bytes that the code under test writes to the report
+        # pipe on its own (it can find the descriptor) are not taken as results.
+        self._token = token
+        self.timer_fired = False  # set by the timer handler: a unit that swallowed its UnitTimeout still timed out
         # Bound now, before user code runs, so a program that rebinds builtins or modules cannot forge reports.
         self._write = os.write
         self._dumps = json.dumps
@@ -160,7 +175,7 @@ class Child:
         self._setitimer = signal.setitimer
 
     def report(self, event: dict[str, Any]) -> None:
-        data = (self._dumps(event, default=safe_repr) + "\n").encode("utf-8", "replace")
+        data = (self._dumps({**event, "k": self._token}, default=safe_repr) + "\n").encode("utf-8", "replace")
         view = memoryview(data)
         while view:
             view = view[self._write(self.report_fd, view) :]
@@ -169,6 +184,7 @@ class Child:
     def limited(self, seconds: float) -> Iterator[None]:
         """Raise UnitTimeout in this process after ``seconds`` of wall time or of CPU time."""
         cpu = min(float(self.limits["cpu_time"]), seconds)
+        self.timer_fired = False
         self._setitimer(signal.ITIMER_REAL, seconds)
         self._setitimer(signal.ITIMER_PROF, cpu)
         try:
@@ -203,6 +219,8 @@ class Child:
                 code = compile(program, "<solution>", "exec")
                 with self.limited(float(self.limits["test_timeout"])):
                     exec(code, namespace)
+                if self.timer_fired:
+                    raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
             except BaseException as exc:
                 status, detail = self.outcome(exc)
                 self.report({"e": "load_error", "status": status, **detail, **self.captured(stdout, stderr)})
@@ -219,6 +237,8 @@ class Child:
                 with self.limited(float(self.limits["test_timeout"])):
                     result = self.run_unit(kind, index, namespace)
                 status = "ok"
+                if self.timer_fired:  # the code caught UnitTimeout and carried on: still a timeout
+                    status, result = "timeout", {"message": "time limit exceeded (the code caught the timeout)"}
             except BaseException as exc:
                 status, result = self.outcome(exc)
                 if status == "failed" and kind == "tests":
@@ -263,16 +283,20 @@ class Child:
         return {}  # stdio: the program already ran while loading; its stdout is the result
 
 
-def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], stdin_path: str | None) -> None:
+def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], stdin_path: str | None,
+                token: str) -> None:
     """Set up the forked child's process state, then run. Never returns."""
     try:
         limits = req["limits"]
+        child = Child(req, 3, token)
         os.setpgid(0, 0)
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGPIPE):
-            signal.signal(signum, signal.SIG_DFL)
+        for signum in confine.IGNORED_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
 
         def on_timer(signum: int, _frame: object) -> None:
+            child.timer_fired = True
             kind = "CPU" if signum == signal.SIGPROF else "wall"
             raise UnitTimeout(f"{kind} time limit exceeded")
 
@@ -292,6 +316,15 @@ def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], st
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
         resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
+        cgroups = oom_kills() is not None
+        if not cgroups:
+            # No memory cgroup in sight (gVisor): an OOM kill would take the whole sandbox and could not be told
+            # apart from a crash, so cap the address space (gVisor enforces RLIMIT_AS, not RLIMIT_DATA) and let
+            # running out be a MemoryError.
+            space = max(int(limits["memory_bytes"]) - RUNNER_RESERVE, 64 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (space, space))
+        # Without a pids cgroup that applies inside (gVisor), no new processes at all: see confine.py.
+        confine.install_seccomp(processes=cgroups)
         os.chdir(WORK_DIR)
         os.environ.clear()
         os.environ.update(CHILD_ENV)
@@ -299,7 +332,7 @@ def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], st
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
         sys.argv = ["solution"]
-        Child(req, 3).run(indices)
+        child.run(indices)
         with contextlib.suppress(BaseException):
             sys.stdout.flush()
     finally:
@@ -309,8 +342,8 @@ def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], st
 # ---------------------------------------------------------------- runner side
 
 
-def oom_kills() -> int:
-    """How many times the kernel's OOM killer has acted in this container's memory cgroup."""
+def oom_kills() -> int | None:
+    """How many times the kernel's OOM killer has acted in this container's memory cgroup (None: not visible)."""
     for path, key in (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
                       ("/sys/fs/cgroup/memory.events", "oom_kill")):
         try:
@@ -321,15 +354,20 @@ def oom_kills() -> int:
                         return int(value)
         except OSError:
             continue
-    return 0
+    return None
 
 
 def kill_everything_else() -> None:
-    """SIGKILL every process this runner may signal (all but itself and init), then reap the zombies."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(-1, signal.SIGKILL)
+    """SIGKILL every process this runner may signal (all but itself and init), then reap the zombies.
+
+    kill(-1) is repeated until nothing is left: a process forked while the first one was walking the process
+    list (a fork bomb) can escape it.
+    """
     deadline = time.monotonic() + 2.0
     while time.monotonic() < deadline:
+        if other_pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(-1, signal.SIGKILL)
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -340,12 +378,24 @@ def kill_everything_else() -> None:
             time.sleep(0.002)
 
 
+def sysv_ipc_ids() -> dict[str, list[int]]:
+    """The System V shared memory segments, semaphore sets and message queues in this IPC namespace."""
+    found: dict[str, list[int]] = {}
+    for kind in ("shm", "sem", "msg"):
+        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/sysvipc/{kind}") as fh:
+            found[kind] = [int(line.split()[1]) for line in fh.readlines()[1:] if line.strip()]
+    return found
+
+
 def other_pids() -> list[int]:
     me = os.getpid()
     return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (me, 1)]
 
 
-def empty_dir(path: str) -> None:
+def empty_dir(path: str) -> int:
+    """Remove everything in ``path``; return how many files and directories there were."""
+    count = 0
+
     def retry(func: Callable[..., Any], target: str, _exc: Any) -> None:
         with contextlib.suppress(OSError):
             os.chmod(os.path.dirname(target), 0o700)
@@ -354,21 +404,30 @@ def empty_dir(path: str) -> None:
 
     with contextlib.suppress(OSError):
         for entry in os.scandir(path):
+            count += 1
             if entry.is_dir(follow_symlinks=False):
+                count += sum(len(dirs) + len(files) for _, dirs, files in os.walk(entry.path))
                 with contextlib.suppress(OSError):
                     os.chmod(entry.path, 0o700)
-                shutil.rmtree(entry.path, onexc=retry) if sys.version_info >= (3, 12) else shutil.rmtree(
-                    entry.path, onerror=retry
-                )
+                if sys.version_info >= (3, 12):
+                    shutil.rmtree(entry.path, onexc=retry)
+                else:
+                    shutil.rmtree(entry.path, onerror=retry)
             else:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+    return count
 
 
-def is_clean() -> tuple[bool, str]:
+def is_clean(files_made: int) -> tuple[bool, str]:
+    if files_made > MAX_FILES_CLEAN:
+        return False, f"the job made {files_made} files (the sandbox kernel may keep memory for them)"
     others = other_pids()
     if others:
         return False, f"processes left: {others[:5]}"
+    ipc = {kind: ids for kind, ids in sysv_ipc_ids().items() if ids}
+    if ipc:
+        return False, f"System V IPC objects left: {ipc}"
     for path in SCRATCH_DIRS:
         with contextlib.suppress(OSError):
             if os.listdir(path):
@@ -376,16 +435,26 @@ def is_clean() -> tuple[bool, str]:
     return True, ""
 
 
+def open_pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits, or None where the kernel lacks pidfd_open."""
+    try:
+        return os.pidfd_open(pid)
+    except OSError:  # gVisor answers ENOSYS: the watcher then polls waitpid every EXIT_POLL seconds
+        return None
+
+
 class Watch:
     """Watches one child from the runner side: its report pipe, its stdout/stderr, its deadlines."""
 
     def __init__(self, req: dict[str, Any], indices: list[int], job_deadline: float) -> None:
+        self.token = secrets.token_hex(16)
         self.req = req
         self.limits = req["limits"]
         self.indices = indices
         self.job_deadline = job_deadline
         self.results: dict[int, dict[str, Any]] = {}
         self.current: int | None = None
+        self.unit_started = time.monotonic()
         self.loaded = False
         self.load_error: dict[str, Any] | None = None
         self.killed_for: str | None = None
@@ -399,7 +468,7 @@ class Watch:
         if pid == 0:
             for read_end, _ in pipes.values():
                 os.close(read_end)
-            child_entry(self.req, self.indices, {k: w for k, (_, w) in pipes.items()}, stdin_path)
+            child_entry(self.req, self.indices, {k: w for k, (_, w) in pipes.items()}, stdin_path, self.token)
         for _, write_end in pipes.values():
             os.close(write_end)
         self.fds = {read_end: name for name, (read_end, _) in pipes.items()}
@@ -416,15 +485,20 @@ class Watch:
         with contextlib.suppress(ProcessLookupError):
             os.kill(-1, signal.SIGKILL)
 
-    def on_report(self, line: bytes) -> None:
+    def on_report(self, line: bytes | bytearray) -> None:
         try:
             event = json.loads(line)
         except ValueError:
             return  # not ours: something in the child wrote to the report pipe; only well-formed events count
-        if not isinstance(event, dict):
+        if not isinstance(event, dict) or event.pop("k", None) != self.token:
             return
         kind = event.pop("e", None)
-        if kind == "load":
+        # The child's own clock can be fooled (the code may catch its timeout and carry on), so the runner
+        # also times each phase itself.
+        overran = time.monotonic() - self.unit_started > float(self.limits["test_timeout"])
+        if kind == "load" and overran:
+            self.load_error = {"status": "timeout", "message": "time limit exceeded while loading"}
+        elif kind == "load":
             self.loaded = True
         elif kind == "load_error":
             self.load_error = event
@@ -432,6 +506,8 @@ class Watch:
             self.current = event["i"]
             self.unit_started = time.monotonic()
         elif kind == "end" and event.get("i") == self.current:
+            if overran and event.get("status") == "ok":
+                event.update(status="timeout", message="time limit exceeded (the code caught the timeout)")
             self.results[event.pop("i")] = event
             self.current = None
 
@@ -464,19 +540,25 @@ class Watch:
         """Follow the child until it exits; return its wait status and the time spent."""
         started = self.unit_started = time.monotonic()
         open_fds = set(self.fds)
-        exited = os.pidfd_open(pid)  # readable once the child has exited, so one select() covers everything
+        exited = open_pidfd(pid)  # readable once the child has exited, so one select() covers everything
+        status: int | None = None
         try:
             while True:
                 now = time.monotonic()
                 if self.killed_for is not None or now >= self.deadline():
                     self.kill(self.killed_for or "timeout")
-                wait = max(0.0, min(self.deadline() - now, 1.0))
-                ready, _, _ = select.select([*open_fds, exited], [], [], wait)
+                wait = max(0.0, min(self.deadline() - now, 1.0 if exited is not None else EXIT_POLL))
+                ready, _, _ = select.select([*open_fds, *([] if exited is None else [exited])], [], [], wait)
                 for fd in ready:
                     if fd != exited and not self.drain(fd):
                         open_fds.discard(fd)
                         os.close(fd)
-                if exited in ready:
+                if exited is None:
+                    done, polled = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        status = polled
+                        break
+                elif exited in ready:
                     break
             # The child is gone; what it wrote before dying is still in the pipes (unless a descendant holds them).
             # Bounded: a descendant that still holds a pipe could otherwise keep this loop fed forever.
@@ -484,14 +566,16 @@ class Watch:
                 for _ in range(64):
                     if not select.select([fd], [], [], 0)[0] or not self.drain(fd):
                         break
-            _, status = os.waitpid(pid, 0)
+            if status is None:
+                _, status = os.waitpid(pid, 0)
         finally:
-            os.close(exited)
+            if exited is not None:
+                os.close(exited)
             for fd in open_fds:
                 os.close(fd)
         return status, time.monotonic() - started
 
-    def death(self, status: int, oom_before: int) -> dict[str, Any]:
+    def death(self, status: int, oom_before: int | None) -> dict[str, Any]:
         """Explain why the child ended while a unit (or the load) was still running."""
         if self.killed_for == "timeout":
             return {"status": "timeout", "message": "wall time limit exceeded; the process was killed"}
@@ -499,7 +583,7 @@ class Watch:
             return {"status": "output_limit", "message": "too much output; the process was killed"}
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            if sig == signal.SIGKILL and oom_kills() > oom_before:
+            if sig == signal.SIGKILL and (oom_kills() or 0) > (oom_before or 0):
                 return {"status": "memory", "message": "killed by the out-of-memory killer"}
             if sig == signal.SIGXCPU:
                 return {"status": "timeout", "message": "CPU time limit exceeded"}
@@ -509,7 +593,7 @@ class Watch:
         return {"status": "error", "message": f"the process exited with code {code} before reporting a result"}
 
 
-def run_child(req: dict[str, Any], indices: list[int], job_deadline: float, stdin_path: str | None,
+def run_child(req: dict[str, Any], indices: list[int], job_deadline: float, stdin_path: str | None, *,
               results: dict[int, dict[str, Any]], extra: dict[str, Any]) -> int:
     """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one)."""
     watch = Watch(req, indices, job_deadline)
@@ -567,6 +651,7 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
     results: dict[int, dict[str, Any]] = {}
     extra: dict[str, Any] = {}
     pending = list(range(total))
+    files_made = 0
     while pending:
         if time.monotonic() >= job_deadline:
             for index in pending:
@@ -580,12 +665,11 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
                 fh.write(req["cases"][pending[0]].get("stdin") or "")
             os.chmod(stdin_path, 0o400)
         settled = run_child(req, pending if kind != "stdio" else pending[:1], job_deadline, stdin_path,
-                            results, extra)
+                            results=results, extra=extra)
         kill_everything_else()
-        for path in SCRATCH_DIRS:
-            empty_dir(path)
+        files_made += sum(empty_dir(path) for path in SCRATCH_DIRS)
         pending = pending[settled:]
-    clean, why = is_clean()
+    clean, why = is_clean(files_made)
     return {
         "results": [results[i] for i in range(total)],
         "killed": extra.get("killed", False),
@@ -598,13 +682,15 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def harden_self() -> None:
-    """Make this process non-dumpable: the code under test (same uid) then cannot ptrace it or read its memory."""
+    """Make this process non-dumpable (the code under test, same uid, then cannot ptrace it or read its memory) and
+    deaf to the signals it can ignore."""
     with contextlib.suppress(Exception):
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_dumpable = 4
         libc.prctl(pr_set_dumpable, 0, 0, 0, 0)
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(signum, signal.SIG_DFL)
+    for signum in confine.IGNORED_SIGNALS:
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def main() -> None:

@@ -51,7 +51,10 @@ WORK_DIR = os.environ.get("SANDBOX_WORK_DIR", "/work")
 SCRATCH_DIRS = (WORK_DIR, "/tmp", "/dev/shm", "/dev/mqueue")
 CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR, "PYTHONHASHSEED": "0"}
 GRACE = 0.5  # seconds the watchdog allows past a unit's limit before it kills, so the in-child timer wins
-MAX_REPORT_BYTES = 64 << 20
+# What one job may send back in all (reports, captured output, returned values), as a share of the container's
+# memory: the runner holds it all, parsed and then serialised, beside a child that may still be alive.
+REPLY_SHARE = 16
+MIN_REPLY_BYTES = 1 << 20
 MAX_TRACEBACK_LINES = 30
 EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
 # Past this many files in a job the container is replaced: gVisor enforces no inode limit on its tmpfs and keeps
@@ -443,10 +446,19 @@ def open_pidfd(pid: int) -> int | None:
         return None
 
 
+class ByteBudget:
+    """Bytes the children of one job may still send the runner, over all their units and pipes."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.left = total
+
+
 class Watch:
     """Watches one child from the runner side: its report pipe, its stdout/stderr, its deadlines."""
 
-    def __init__(self, req: dict[str, Any], indices: list[int], job_deadline: float) -> None:
+    def __init__(self, req: dict[str, Any], indices: list[int], job_deadline: float, budget: ByteBudget) -> None:
+        self.budget = budget
         self.token = secrets.token_hex(16)
         self.req = req
         self.limits = req["limits"]
@@ -519,16 +531,18 @@ class Watch:
             return False
         if not data:
             return False
+        self.budget.left -= len(data)
+        if self.budget.left < 0:  # many units that each stayed under their own limits still add up
+            self.killed_for = self.killed_for or "output_limit"
+            return False
         name = self.fds[fd]
         if name == "report":
             self.report_buf += data
-            if len(self.report_buf) > MAX_REPORT_BYTES:
-                self.killed_for = self.killed_for or "output_limit"
-                return False
-            *lines, rest = self.report_buf.split(b"\n")
-            self.report_buf = bytearray(rest)
-            for line in lines:
-                self.on_report(line)
+            if b"\n" in data:
+                *lines, rest = self.report_buf.split(b"\n")
+                self.report_buf = bytearray(rest)
+                for line in lines:
+                    self.on_report(line)
         else:
             buf = self.out if name == "out" else self.err
             buf += data
@@ -594,9 +608,9 @@ class Watch:
 
 
 def run_child(req: dict[str, Any], indices: list[int], job_deadline: float, stdin_path: str | None, *,
-              results: dict[int, dict[str, Any]], extra: dict[str, Any]) -> int:
+              budget: ByteBudget, results: dict[int, dict[str, Any]], extra: dict[str, Any]) -> int:
     """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one)."""
-    watch = Watch(req, indices, job_deadline)
+    watch = Watch(req, indices, job_deadline, budget)
     oom_before = oom_kills()
     pid = watch.spawn(stdin_path)
     status, elapsed = watch.watch(pid)
@@ -652,11 +666,17 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     pending = list(range(total))
     files_made = 0
+    budget = ByteBudget(max(int(req["limits"]["memory_bytes"]) // REPLY_SHARE, MIN_REPLY_BYTES))
     while pending:
         if time.monotonic() >= job_deadline:
             for index in pending:
                 results[index] = {"status": "timeout", "message": "the job's wall time ran out before this test",
                                   "duration": 0.0}
+            break
+        if budget.left < 0:
+            for index in pending:
+                results[index] = {"status": "output_limit", "duration": 0.0,
+                                  "message": f"the run sent back more than {budget.total} bytes before this test"}
             break
         stdin_path = None
         if kind == "stdio":
@@ -665,7 +685,7 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
                 fh.write(req["cases"][pending[0]].get("stdin") or "")
             os.chmod(stdin_path, 0o400)
         settled = run_child(req, pending if kind != "stdio" else pending[:1], job_deadline, stdin_path,
-                            results=results, extra=extra)
+                            budget=budget, results=results, extra=extra)
         kill_everything_else()
         files_made += sum(empty_dir(path) for path in SCRATCH_DIRS)
         pending = pending[settled:]

@@ -6,6 +6,7 @@ from sandbox.image import build_image, ensure_image
 from sandbox.models import ExceptionInfo, Limits, RunResult, StdioCase, TestResult, Verdict
 from sandbox.pool import ContainerPool, reap_orphans
 from sandbox.settings import SandboxSettings
+from sandbox.tracing import Trace, TraceBlock, TraceException, render_trace, trace_program, trace_program_async
 
 __all__ = [
     "AsyncSandbox",
@@ -22,8 +23,14 @@ __all__ = [
     "SandboxSettings",
     "StdioCase",
     "TestResult",
+    "Trace",
+    "TraceBlock",
+    "TraceException",
     "Verdict",
     "build_image",
     "ensure_image",
     "reap_orphans",
+    "render_trace",
+    "trace_program",
+    "trace_program_async",
 ]

@@ -8,26 +8,30 @@ each input is Python source for the call's arguments (``"[1, 2], k=3"``), evalua
 Basic blocks come from the AST, per function: straight-line statements share a block; an ``if`` test (or ``while``
 or ``match`` subject) ends the block it is in; a loop header is a block of its own; a new block starts at each
 branch (if/else bodies, loop bodies, loop ``else``), at each ``except`` / ``case`` entry, at ``finally``, after
-every compound statement, and after ``return`` / ``raise`` / ``break`` / ``continue``. The unit is a source line:
-statements sharing a line share the first one's block.
+every compound statement, and after ``return`` / ``raise`` / ``break`` / ``continue``; a ``try`` or ``with`` body
+goes on in the block it starts in. The unit is a source line: statements sharing a line share the first one's block.
 
 At run time ``sys.settrace`` (3.11; no ``sys.monitoring``) reports each line; a *dynamic block* starts whenever a
 frame enters a different block, or jumps backwards in its bytecode within one block (a one-line loop). Its
-``before`` state is the frame's locals at entry, its ``after`` the locals when it ends (modules, functions and
-classes left out; at most ``max_vars``). A block that ends the frame says what it ``returned``, ``yielded`` or
-``raised``; a block in which an exception was raised and caught says ``raised`` too.
+``before`` state is the frame's bound locals at entry, its ``after`` the bound locals when it ends (modules,
+functions and classes left out; at most ``max_vars``; globals are not shown). A block that ends the frame says
+what it ``returned``, ``yielded`` or ``raised``; a block in which an exception was raised and caught says
+``raised`` too.
 
-* Every function and method the program defines is traced, labelled by qualified name, with ``depth``: how many
-  traced frames are below it (recursion, helpers). Blocks are numbered in the order they start.
+* Every function and method the program defines is traced in every frame, labelled by qualified name, with
+  ``depth``: how many traced frames it runs inside (0 for the entry point; recursion and helpers count up). Blocks
+  are numbered in the order they start, so a caller's block comes before the blocks of the call it makes.
 * Generators: each resume is a new frame activation; the block that suspends says ``yielded`` (a coroutine's
   ``await`` too). A generator returned by the entry point is drained into a list, as a test would do, and a
   coroutine is run with ``asyncio.run``, both under tracing.
 * Comprehensions, generator expressions, lambdas and class bodies are expressions within a line of the
-  enclosing block: they are not split into blocks (3.11 runs them as their own code objects), only counted.
+  enclosing block: 3.11 runs them as their own code objects, but they are not split into blocks, only timed.
 * Limits: over ``max_blocks`` blocks, only the first ``keep`` and last ``keep`` are kept (memory stays bounded
-  however long the run); after ``max_events`` line events or ``time_limit`` seconds the call is stopped and the
-  trace marked ``truncated``. Values are reprs cut to ``repr_limit`` characters (first and last half kept),
-  built piecewise for builtin containers so a huge list costs no more than a small one.
+  however long the run); after ``max_events`` traced events (lines and calls) or ``time_limit`` seconds the
+  call is stopped by an exception raised into it (a ``BaseException``) and the trace is marked ``truncated``.
+  What the call prints is kept (``output``, the first ``output_limit`` characters), not written out.
+* Values are reprs cut to ``repr_limit`` characters (first and last half kept), built piecewise for builtin
+  containers and strings, so a huge list costs no more than a small one.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ DEFAULTS: dict[str, Any] = {
     "max_vars": 20,
     "output_limit": 1000,
 }
+_clock = time.perf_counter  # bound before the program loads: it may rebind names in the modules it shares with us
+_settrace = sys.settrace
 _SKIPPED = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.MethodType, type)
 _ENDS_BLOCK = (ast.Return, ast.Raise, ast.Break, ast.Continue)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -414,8 +420,8 @@ class Tracer:
         self.stop_reason: str | None = None
 
     def start(self, seconds: float) -> None:
-        self.deadline = time.perf_counter() + seconds
-        sys.settrace(self.on_call)
+        self.deadline = _clock() + seconds
+        _settrace(self.on_call)
 
     def on_call(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         code = frame.f_code
@@ -433,7 +439,7 @@ class Tracer:
 
     def on_other(self, frame: types.FrameType, event: str, arg: Any) -> Any:
         # Nothing is recorded here, so only the clock matters: a long comprehension is not a runaway.
-        if event == "line" and time.perf_counter() > self.deadline:
+        if event == "line" and _clock() > self.deadline:
             self.stop("stopped at the time limit")
         return self.on_other
 
@@ -457,12 +463,12 @@ class Tracer:
         self.events += 1
         if self.events > self.max_events:
             self.stop(f"stopped after {self.max_events} traced events")
-        if time.perf_counter() > self.deadline:
+        if _clock() > self.deadline:
             self.stop("stopped at the time limit")
 
     def stop(self, reason: str) -> None:
         self.stop_reason = reason
-        sys.settrace(None)
+        _settrace(None)
         for frame, activation in self.activations.items():
             if activation.record is not None:
                 activation.record["after"] = self.snapshot(frame)
@@ -539,15 +545,15 @@ class Tracer:
         out = []
         for record in kept:
             spans = record["_blocks"].line_span
-            numbers = sorted({n for line in record["_lines"] for n in range(*_widen(spans.get(line, (line, line))))})
-            code = textwrap.dedent("\n".join(lines[n - 1] for n in numbers if 0 < n <= len(lines)))
+            numbers: set[int] = set()
+            for line in record["_lines"]:
+                first, last = spans.get(line, (line, line))
+                numbers.update(range(first, last + 1))
+            shown = sorted(numbers)
+            code = textwrap.dedent("\n".join(lines[n - 1] for n in shown if 0 < n <= len(lines)))
             public = {key: value for key, value in record.items() if not key.startswith("_")}
-            out.append({**public, "lines": numbers, "code": code})
+            out.append({**public, "lines": shown, "code": code})
         return out, dropped
-
-
-def _widen(span: tuple[int, int]) -> tuple[int, int]:
-    return span[0], span[1] + 1
 
 
 def _text(exc: BaseException | None) -> str:
@@ -636,7 +642,7 @@ def trace_call(function: Callable[..., Any], source: str, *, namespace: dict[str
         trace["exception"] = describe_exception(exc, limit)
     finally:
         lost = sys.gettrace() != tracer.on_call
-        sys.settrace(None)
+        _settrace(None)
         sys.stdout, sys.stderr = saved
     if tracer.stop_reason is None and lost:  # Python drops a trace function that fails, e.g. at the recursion limit
         tracer.stop_reason = "tracing stopped early (at the recursion limit, or the program replaced the tracer)"

@@ -119,7 +119,8 @@ class ContainerPool:
             container = Container(self.client, self.settings, self.image,
                                   owner_labels(self.settings.label, self.pool_id))
         except ContainerError as exc:
-            log.warning("sandbox container failed to start: %s", exc)
+            # A launch that close() overtook (it removes starting containers too) is no failure.
+            (log.debug if self._closed else log.warning)("sandbox container failed to start: %s", exc)
             with self._cond:
                 self._live -= 1
                 self._failures += 1

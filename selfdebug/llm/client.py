@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import time
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = ["OpenAIChatModel"]
+
+log = logging.getLogger(__name__)
 
 _NO_KEY = "sk-no-key-needed"  # local servers ignore the key, but the client insists on one
 
@@ -88,7 +91,10 @@ class OpenAIChatModel:
         completion = await self._with_retries(messages, params)
         completion = completion.model_copy(update={"latency": time.monotonic() - started})
         if self.cache is not None and key is not None:
-            self.cache.put(key, completion)
+            try:
+                self.cache.put(key, completion)
+            except OSError as exc:  # a cache that cannot be written must not lose an answer we paid for
+                log.warning("could not write the response cache at %s: %s", self.cache.directory, exc)
         self.usage.record(completion)
         return completion
 
@@ -107,7 +113,11 @@ class OpenAIChatModel:
                 if not self._should_retry(failure, attempts):
                     raise failure.error(endpoint=self.endpoint, model=self.model, attempts=attempts) from exc
             # The slot is released while we wait, so other requests are not held up by this one's backoff.
-            await asyncio.sleep(self._delay(failure, attempts - 1))
+            delay = self._delay(failure, attempts - 1)
+            log.info(
+                "LLM attempt %d to %s failed (%s); retrying in %.2f s", attempts, self.endpoint, failure.reason, delay
+            )
+            await asyncio.sleep(delay)
 
     def _should_retry(self, failure: Failure, attempts: int) -> bool:
         if not failure.retryable or attempts > self.settings.max_retries:

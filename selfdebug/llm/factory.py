@@ -22,6 +22,8 @@ async def open_chat_model(settings: LLMSettings | None = None) -> AsyncIterator[
             yield model
         return
     async with EmbeddedServer.from_settings(settings) as server:
-        local = settings.model_copy(update={"base_url": server.base_url, "model": server.model_name})
+        # llama.cpp's server answers one request at a time: queue here, so each request's timeout measures its own
+        # generation and not the wait behind the others.
+        local = settings.model_copy(update={"base_url": server.base_url, "model": server.model_name, "concurrency": 1})
         async with OpenAIChatModel(local) as model:
             yield model

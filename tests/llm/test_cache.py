@@ -128,3 +128,14 @@ def test_writes_leave_only_whole_entries(tmp_path: Path) -> None:
     assert not [f for f in files if f.name.startswith(".tmp-")]
     assert all(cache.get(f"{i:064x}") == completion for i in range(20))
     assert cache.get("f" * 64) is None
+
+
+def test_an_unwritable_cache_does_not_lose_the_answer(
+    scripted_server: ScriptedOpenAIServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the cache folder should be")
+    scripted_server.reply("kept")
+    (completion,) = run_calls(settings_for(scripted_server, blocked), {})
+    assert completion.text == "kept"
+    assert "could not write the response cache" in caplog.text

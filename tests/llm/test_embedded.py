@@ -89,6 +89,7 @@ def test_the_embedded_server_lists_its_model(embedded_server: EmbeddedServer) ->
     assert isinstance(listed, dict) and listed["data"][0]["id"] == EMBEDDED_MODEL_NAME
 
 
+@pytest.mark.llm
 def test_open_chat_model_starts_the_embedded_server_and_stops_it() -> None:
     async def go() -> tuple[str, int]:
         async with open_chat_model(LLMSettings(base_url=None, embedded_context=1024, max_tokens=8)) as model:
@@ -101,6 +102,7 @@ def test_open_chat_model_starts_the_embedded_server_and_stops_it() -> None:
     assert not processes_mentioning(f"--port {port} ")
 
 
+@pytest.mark.llm
 def test_the_sync_context_manager_stops_the_process_group() -> None:
     with EmbeddedServer(context=512) as server:
         pid = server.pid
@@ -112,6 +114,7 @@ def test_the_sync_context_manager_stops_the_process_group() -> None:
 # Start-up failures leave nothing behind
 
 
+@pytest.mark.llm
 def test_a_broken_model_file_fails_with_the_server_log(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.gguf"
     bogus.write_bytes(b"this is not a gguf file" * 100)
@@ -122,6 +125,7 @@ def test_a_broken_model_file_fails_with_the_server_log(tmp_path: Path) -> None:
     assert not processes_mentioning(str(bogus)) and server.pid is None
 
 
+@pytest.mark.llm
 def test_a_server_that_does_not_answer_in_time_is_stopped() -> None:
     server = EmbeddedServer(context=512, start_timeout=0.3)
     with pytest.raises(EmbeddedServerError, match=r"did not answer on port \d+ within"):
@@ -129,6 +133,7 @@ def test_a_server_that_does_not_answer_in_time_is_stopped() -> None:
     assert server.port is not None and not processes_mentioning(f"--port {server.port} ")
 
 
+@pytest.mark.llm
 def test_cancelling_an_async_start_leaves_nothing_running() -> None:
     server = EmbeddedServer(context=512)
 
@@ -144,6 +149,7 @@ def test_cancelling_an_async_start_leaves_nothing_running() -> None:
     assert server.port is not None and not processes_mentioning(f"--port {server.port} ")
 
 
+@pytest.mark.llm
 def test_the_server_exits_when_its_parent_is_killed() -> None:
     script = (
         "import time\nfrom selfdebug.llm import EmbeddedServer\n"

@@ -323,8 +323,8 @@ assert set(os.environ) <= {{'PATH', 'LANG', 'HOME', 'PYTHONHASHSEED'}}, sorted(o
 def test_killing_the_runner(box: Sandbox, signum: str) -> None:
     before = set(pool_containers(box))
     result = box.run_tests("", [f"import os, signal\nos.kill(1, signal.{signum})\nimport time\ntime.sleep(0.2)\n"])
-    # Refused by the seccomp filter (or, under runc, dropped by the kernel for a namespace's init).
-    assert result.verdict in {Verdict.ERROR, Verdict.PASSED}, result.tests[0]
+    # Refused by the child's seccomp filter (under runc the kernel would also drop it, pid 1 being init).
+    assert only(result)[:3:2] == (Verdict.ERROR, "PermissionError"), result.tests[0]
     assert result.attempts == 1, "the container died: the runner was killed"
     assert set(pool_containers(box)) == before
     assert_contained(box)
@@ -635,7 +635,16 @@ class TestGVisor:
             assert only(result)[2] == "PermissionError" and result.attempts == 1, result.tests[0]
         assert_contained(gbox)
 
-    def test_threads_still_work(self, gbox: Sandbox) -> None:
+    @pytest.mark.xfail(strict=True, reason="known gap: gVisor ignores PR_SET_DUMPABLE for /proc/1/fd, so the code can "
+                       "write lines into the runner's reply stream (it can spoil or, knowing the request id from its "
+                       "own memory, forge its own run's reply; it cannot reach other runs or the host)")
+    def test_runner_stdout_is_out_of_reach(self, gbox: Sandbox) -> None:
+        result = gbox.run_tests("", ["import os\nos.close(os.open('/proc/1/fd/1', os.O_WRONLY))\n"])
+        assert only(result)[2] == "PermissionError", result.tests[0]
+
+    def test_no_new_processes_but_threads_work(self, gbox: Sandbox) -> None:
+        spawn = gbox.run_tests("", ["import subprocess\nsubprocess.run(['true'])\n"])
+        assert only(spawn)[:3:2] == (Verdict.ERROR, "BlockingIOError"), spawn.tests[0]
         program = ("from concurrent.futures import ThreadPoolExecutor\n"
                    "with ThreadPoolExecutor(4) as pool:\n    assert list(pool.map(abs, [-1, -2])) == [1, 2]\n")
         assert gbox.run_tests("", [program]).passed

@@ -16,7 +16,6 @@ A model that answers with no code is not an error here: that is data for the eng
 """
 
 # The names say what failed, httpx-style (ConnectTimeout, PoolTimeout), rather than all ending in "Error".
-# ruff: noqa: N818
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class ScriptedCall:
 Reply: TypeAlias = "str | Completion | BaseException | Callable[[ScriptedCall], str | Completion]"
 
 
-class ScriptExhausted(RuntimeError):  # noqa: N818 (named like StopIteration: what happened)
+class ScriptExhausted(RuntimeError):
     """The fake was called more often than the test scripted: a bug in the test or in the code under test.
 
     Deliberately not an ``LLMError``, so code that tolerates model failures cannot swallow it."""

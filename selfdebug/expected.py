@@ -1,0 +1,402 @@
+"""Expected outputs for evalplus-style problems: computed by running the canonical solution in the sandbox,
+cached on disk, and compared with a program's outputs by evalplus's rules (our own code, same behaviour).
+
+Running ~1000 inputs a problem goes through ``run_calls`` in bounded runs (``CallPlan``): runs are cut so their
+replies stay a few MB (HumanEval/15's outputs add up to 147 MB, HumanEval/130's to several hundred), a run the
+sandbox could not finish is split in two and tried again, a run that ran out of job time is resumed where it
+stopped, and a sample can be held to a wall budget and a number of timeouts.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox import Limits, Sandbox, TestResult, Verdict
+from sandbox.runner import codec
+from selfdebug.problems import OutputCheck, Problem
+
+__all__ = [
+    "CallPlan",
+    "Reference",
+    "ReferenceStore",
+    "approximate_size",
+    "outputs_agree",
+    "run_calls_bounded",
+]
+
+REFERENCE_FORMAT = 1  # bump when the way expected outputs are computed changes: old cache files then miss
+RTOL = 1e-7  # evalplus compares floats like np.allclose(rtol=1e-07)
+DEFAULT_FLOAT_ATOL = 1e-6  # evalplus's tolerance for float outputs when the problem sets none
+DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_BYTES = 4 << 20
+FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
+# How the sandbox marks the inputs a run never started, because its job time or its reply budget ran out.
+_NOT_REACHED = "before this test"
+
+
+# ---------------------------------------------------------------- comparing outputs (evalplus's rules)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | complex)
+
+
+def _is_floats(value: Any) -> bool:
+    """A float, or a non-empty flat list/tuple of floats: outputs that get a float tolerance by default."""
+    if isinstance(value, float):
+        return True
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(item, float) for item in value)
+
+
+def _close(actual: Any, expected: Any, atol: float) -> bool:
+    """``np.allclose(actual, expected, rtol=1e-7, atol=atol)`` for numbers and equally shaped lists/tuples."""
+    if isinstance(expected, list | tuple):
+        return (isinstance(actual, list | tuple) and len(actual) == len(expected)
+                and all(_close(a, e, atol) for a, e in zip(actual, expected, strict=True)))
+    if not (_is_number(actual) and _is_number(expected)):
+        return False
+    if actual == expected:  # also equal infinities, which the difference below would turn into nan
+        return True
+    return bool(abs(actual - expected) <= atol + RTOL * abs(expected))
+
+
+def _poly(xs: Sequence[float], x: float) -> float:
+    return sum(coefficient * math.pow(x, power) for power, coefficient in enumerate(xs))
+
+
+def _pyramid_surface(base_edge: float, height: float) -> float:
+    """Mbpp/581's second reading: ``height`` is the pyramid's height, not its slant height."""
+    slant = math.sqrt((base_edge / 2) ** 2 + height**2)
+    return round(base_edge**2 + 2 * base_edge * slant)
+
+
+def _padded_digit_distance(a: int, b: int) -> int:
+    """Mbpp/558's second reading: the shorter number is padded with leading zeros."""
+    left, right = str(a), str(b)
+    width = max(len(left), len(right))
+    return sum(abs(int(x) - int(y)) for x, y in zip(left.zfill(width), right.zfill(width), strict=True))
+
+
+def _matches(problem: Problem, args: Sequence[Any], expected: Any, actual: Any) -> bool:
+    """Exact agreement, or agreement under the problem's special oracle."""
+    check = problem.output_check
+    exact = bool(actual == expected)
+    if check is OutputCheck.SET:
+        exact = set(actual) == set(expected)
+    elif check is OutputCheck.NOT_NONE:
+        # evalplus keeps only whether the canonical output is None; a bool output is taken as that answer.
+        exact = actual == (expected is not None) if isinstance(actual, bool) else (
+            (actual is not None) == (expected is not None))
+    elif check is OutputCheck.ANY:
+        exact = True
+    elif check is OutputCheck.ZERO_OR_EXACT:
+        exact = exact or actual == 0
+    elif check is OutputCheck.SURFACE_AREA:
+        exact = exact or abs(actual - _pyramid_surface(*args)) <= problem.atol
+    elif check is OutputCheck.DIGIT_DISTANCE:
+        exact = exact or actual == _padded_digit_distance(*args)
+    return exact
+
+
+def outputs_agree(problem: Problem, args: Sequence[Any], expected: Any, actual: Any) -> bool:
+    """Whether ``actual`` (the program's output on ``args``) is right, given the canonical output ``expected``.
+
+    evalplus's rule: equal, or, for float outputs (or a problem with ``atol``), of the same type and within
+    ``atol`` plus a relative 1e-7; a few problems have special oracles (``OutputCheck``). Any exception raised
+    while comparing (an unhashable item in a set check, say) means they do not agree.
+    """
+    try:
+        if problem.output_check is OutputCheck.POLY_ROOT:
+            real = _is_number(actual) and not isinstance(actual, complex)
+            return real and abs(_poly(args[0], actual)) <= problem.atol
+        if _matches(problem, args, expected, actual):
+            return True
+        atol = problem.atol or (DEFAULT_FLOAT_ATOL if _is_floats(expected) else 0.0)
+        return atol > 0 and type(actual) is type(expected) and _close(actual, expected, atol)
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------- running many calls in bounded runs
+
+
+def approximate_size(value: Any) -> int:
+    """Roughly how many bytes ``value`` takes in a sandbox reply (JSON), without encoding it."""
+    if isinstance(value, str | bytes):
+        return len(value) + 2
+    if isinstance(value, bool) or value is None:
+        return 5
+    if isinstance(value, int):
+        return value.bit_length() // 3 + 2
+    if isinstance(value, list | tuple | set | frozenset):
+        return 8 + sum(approximate_size(item) + 1 for item in value)
+    if isinstance(value, dict):
+        return 8 + sum(approximate_size(k) + approximate_size(v) + 4 for k, v in value.items())
+    return 24  # floats, complex numbers, bounded reprs
+
+
+@dataclass
+class CallPlan:
+    """How to run a program on many inputs.
+
+    ``sizes`` are the expected reply sizes per input when known (from the canonical run); without them the
+    first run is small and later runs are sized from the largest output seen so far.
+    """
+
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    sizes: Sequence[int] | None = None
+    limits: Callable[[list[int]], Limits | None] = lambda _chunk: None
+    deadline: float | None = None  # time.monotonic() after which no new run starts
+    max_timeouts: int | None = None  # timeouts after which the remaining inputs are left unrun
+    largest_seen: int = field(default=0, init=False)
+
+    def next_chunk(self, pending: list[int], cap: int) -> list[int]:
+        if self.sizes is None and self.largest_seen == 0:
+            return pending[: min(cap, FIRST_CHUNK)]
+        chunk: list[int] = []
+        total = 0
+        for index in pending[:cap]:
+            size = self.sizes[index] if self.sizes is not None else self.largest_seen
+            if chunk and total + size > self.chunk_bytes:
+                break
+            chunk.append(index)
+            total += size
+        return chunk
+
+    def out_of_time(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+
+def _not_reached(test: TestResult) -> bool:
+    unrun = test.verdict in (Verdict.TIMEOUT, Verdict.OUTPUT_LIMIT) and test.duration == 0
+    return unrun and test.message.endswith(_NOT_REACHED)
+
+
+# Python refuses to turn an int of more than 4300 digits into decimal text, so the sandbox cannot report one
+# (the child dies in json.dumps and the input ends as "exited ... before reporting a result"); HumanEval/139
+# and /83 return such ints. Inputs lost that way are run again through this wrapper, which sends those ints as
+# tagged hex strings (hex has no such limit); ``_unwrap`` turns them back into ints on this side.
+_BIG_INT_TAG = "\x00selfdebug-big-int:"
+_WRAPPER_NAME = "__selfdebug_call__"
+_WRAPPER = """
+
+def __selfdebug_call__(*args):
+    def wide(value):
+        kind = type(value)
+        if kind is int and value.bit_length() > 14000:  # 10**4300 needs 14285 bits: these all fit in decimal
+            return TAG + hex(value)
+        if kind in (list, tuple, set, frozenset):
+            return kind(wide(item) for item in value)
+        if kind is dict:
+            return {wide(key): wide(item) for key, item in value.items()}
+        return value
+    return wide(globals()[ENTRY](*args))
+"""
+
+
+def _lost_output(test: TestResult) -> bool:
+    return test.verdict is Verdict.ERROR and test.exception is None and "before reporting a result" in test.message
+
+
+def _widen(value: Any) -> Any:
+    """What the wrapper does, on this side: for the cache file, which is JSON too."""
+    if isinstance(value, int) and value.bit_length() > 14000:
+        return _BIG_INT_TAG + hex(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(_widen(item) for item in value)
+    if isinstance(value, dict):
+        return {_widen(key): _widen(item) for key, item in value.items()}
+    return value
+
+
+def _unwrap(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_BIG_INT_TAG):
+        return int(value[len(_BIG_INT_TAG):], 16)
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(_unwrap(item) for item in value)
+    if isinstance(value, dict):
+        return {_unwrap(key): _unwrap(item) for key, item in value.items()}
+    return value
+
+
+class _Runs:
+    """The state of one bounded run of many inputs (see ``run_calls_bounded``)."""
+
+    def __init__(self, sandbox: Sandbox, program: str, entry_point: str, inputs: Sequence[Sequence[Any]],
+                 plan: CallPlan) -> None:
+        self.sandbox, self.program, self.entry_point, self.inputs, self.plan = (
+            sandbox, program, entry_point, inputs, plan)
+        self.results: list[TestResult | None] = [None] * len(inputs)
+        self.pending = list(range(len(inputs)))
+        self.cap = plan.chunk_size
+        self.timeouts = 0
+        self.retried: set[int] = set()
+        self.wrapped = False
+
+    def finished(self) -> bool:
+        plan = self.plan
+        return not self.pending or plan.out_of_time() or bool(plan.max_timeouts and self.timeouts >= plan.max_timeouts)
+
+    def call(self, chunk: list[int]) -> list[TestResult] | None:
+        limits = self.plan.limits(chunk)
+        if self.plan.deadline is not None:
+            limits = (limits or Limits()).model_copy(update={"job_timeout": self.plan.deadline - time.monotonic()})
+        program, entry_point = self.program, self.entry_point
+        if self.wrapped:
+            program += _WRAPPER.replace("TAG", repr(_BIG_INT_TAG)).replace("ENTRY", repr(entry_point))
+            entry_point = _WRAPPER_NAME
+        run = self.sandbox.run_calls(program, entry_point, [self.inputs[i] for i in chunk], limits=limits)
+        if run.verdict is Verdict.SANDBOX_ERROR and len(chunk) > 1:
+            # The sandbox gave up on the run (a reply too big for the runner's memory kills its container):
+            # go on one input a run, so only an input that breaks the sandbox on its own is lost.
+            self.cap = 1
+            return None
+        if self.wrapped:
+            for test in run.tests:
+                test.output = _unwrap(test.output)
+        return run.tests
+
+    def step(self) -> None:
+        chunk = self.plan.next_chunk(self.pending, self.cap)
+        tests = self.call(chunk)
+        if tests is None:
+            return
+        if not self.wrapped and any(_lost_output(test) for test in tests):
+            self.wrapped = True  # from now on every run goes through the wrapper; this one is run again
+            return
+        reached = {index for index, test in zip(chunk, tests, strict=True) if not _not_reached(test)}
+        if not reached:  # not even one input fits in a run: keep these results rather than loop
+            reached = set(chunk)
+        for index, test in zip(chunk, tests, strict=True):
+            if index not in reached:
+                continue
+            if self._worth_retrying(test, len(chunk)) and index not in self.retried:
+                self.retried.add(index)
+                reached.discard(index)
+                continue
+            self.results[index] = test
+            self.timeouts += test.verdict is Verdict.TIMEOUT
+            if test.passed:
+                self.plan.largest_seen = max(self.plan.largest_seen, approximate_size(test.output))
+        pending = [index for index in self.pending if index not in reached]
+        # Retries go last, so they run in a later run than the one that went wrong.
+        self.pending = [i for i in pending if i not in self.retried] + [i for i in pending if i in self.retried]
+
+    def _worth_retrying(self, test: TestResult, chunk_size: int) -> bool:
+        if test.verdict is Verdict.TIMEOUT:
+            return True  # on a loaded machine, a time limit can be bad luck
+        if test.verdict is Verdict.OUTPUT_LIMIT and chunk_size > 1:
+            self.cap = 1  # the run's reply budget ran out on this input: alone in a run it may fit
+            return True
+        return False
+
+
+def run_calls_bounded(sandbox: Sandbox, program: str, entry_point: str, inputs: Sequence[Sequence[Any]],
+                      plan: CallPlan) -> list[TestResult | None]:
+    """Each input's result, or None for inputs left unrun (the budget was spent, or too many timeouts)."""
+    runs = _Runs(sandbox, program, entry_point, inputs, plan)
+    while not runs.finished():
+        runs.step()
+    return runs.results
+
+
+# ---------------------------------------------------------------- the canonical solution's outputs, cached
+
+
+@dataclass
+class Reference:
+    """The canonical solution's outputs on a problem's base inputs, then its plus inputs."""
+
+    n_base: int
+    outputs: list[Any]
+    durations: list[float]
+    sizes: list[int]
+    defined: list[bool]  # False where the canonical solution raised: such inputs define nothing
+    sandbox_failed: bool = False
+
+
+class ReferenceStore:
+    """Computes canonical outputs in the sandbox once per problem and keeps them on disk under
+    ``cache_dir/expected/<dataset digest>/<fingerprint of program and inputs>.json.gz``."""
+
+    def __init__(self, sandbox: Sandbox, cache_dir: Path, dataset_digest: str, *,
+                 chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+        self.sandbox = sandbox
+        self.folder = cache_dir / "expected" / dataset_digest[:16]
+        self.chunk_size = chunk_size
+        self.chunk_bytes = chunk_bytes
+        self._memory: dict[str, Reference] = {}
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def get(self, problem: Problem) -> Reference:
+        with self._guard:
+            lock = self._locks[problem.task_id]
+        with lock:  # two samples of one problem must not compute it twice
+            if problem.task_id not in self._memory:
+                self._memory[problem.task_id] = self._load_or_compute(problem)
+            return self._memory[problem.task_id]
+
+    def path(self, problem: Problem) -> Path:
+        material = json.dumps([REFERENCE_FORMAT, problem.task_id, problem.entry_point, problem.canonical_solution,
+                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs)])
+        return self.folder / f"{hashlib.sha256(material.encode()).hexdigest()[:32]}.json.gz"
+
+    def _load_or_compute(self, problem: Problem) -> Reference:
+        path = self.path(problem)
+        try:
+            data = json.loads(gzip.decompress(path.read_bytes()))
+            return Reference(n_base=data["n_base"], outputs=[_unwrap(codec.decode(o)) for o in data["outputs"]],
+                             durations=data["durations"], sizes=data["sizes"], defined=data["defined"])
+        except (OSError, EOFError, ValueError, KeyError, TypeError):
+            pass  # absent or unreadable: compute it again
+        reference, cacheable = self._compute(problem)
+        if cacheable:
+            self._save(path, reference)
+        return reference
+
+    def _compute(self, problem: Problem) -> tuple[Reference, bool]:
+        base, plus = problem.base_inputs or [], problem.plus_inputs or []
+        plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes)
+        results = run_calls_bounded(self.sandbox, problem.canonical_solution or "", problem.entry_point or "",
+                                    [*base, *plus], plan)
+        reference = Reference(n_base=len(base), outputs=[], durations=[], sizes=[], defined=[])
+        cacheable = True
+        for test in results:
+            if test is None:  # cannot happen with a plan that has no budget; treat as a failed sandbox
+                reference.sandbox_failed, cacheable = True, False
+                reference.outputs.append(None)
+                reference.durations.append(0.0)
+                reference.sizes.append(0)
+                reference.defined.append(False)
+                continue
+            reference.outputs.append(test.output)
+            reference.durations.append(test.duration)
+            reference.sizes.append(approximate_size(test.output))
+            reference.defined.append(test.passed)
+            # A timeout may be load on the machine rather than the program: keep it in memory only, retry later.
+            cacheable = cacheable and test.verdict not in (Verdict.TIMEOUT, Verdict.SANDBOX_ERROR)
+            reference.sandbox_failed = reference.sandbox_failed or test.verdict is Verdict.SANDBOX_ERROR
+        return reference, cacheable
+
+    @staticmethod
+    def _save(path: Path, reference: Reference) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"n_base": reference.n_base, "outputs": [codec.encode(_widen(o)) for o in reference.outputs],
+                "durations": reference.durations, "sizes": reference.sizes, "defined": reference.defined}
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        # Level 1: some problems' outputs are large (HumanEval/15's reach 147 MB of JSON) and compress ~10x.
+        temporary.write_bytes(gzip.compress(json.dumps(data).encode(), compresslevel=1))
+        os.replace(temporary, path)  # atomic: a concurrent reader sees the old file or the new one, never half

@@ -68,6 +68,7 @@ __all__ = [
     "load_dataset",
     "load_problems",
     "merge_given_tests",
+    "parse_problems",
     "read_jsonl",
     "read_source",
 ]
@@ -497,19 +498,23 @@ def _mbpp_plus_inputs(f: _Fields, field: str, task: int, inputs: list[list[Any]]
 # ---------------------------------------------------------------- loading
 
 
-def load_problems(source: str | Path, *, timeout: float = DEFAULT_DOWNLOAD_TIMEOUT) -> tuple[dict[str, Problem], str]:
-    """The problems of one JSONL file (any of the formats above) and the sha256 of its bytes."""
-    name = str(source)
-    data = read_source(name, timeout=timeout)
+def parse_problems(data: bytes, source: str) -> dict[str, Problem]:
+    """The problems in JSONL ``data`` (any of the formats above); ``source`` names the file in errors."""
     problems: dict[str, Problem] = {}
-    for line, record in read_jsonl(data, name):
-        problem = _parse_record(_Fields(name, line, record))
+    for line, record in read_jsonl(data, source):
+        problem = _parse_record(_Fields(source, line, record))
         if problem.task_id in problems:
-            raise DatasetError(name, f"repeats {problem.task_id!r}", line=line, field="task_id")
+            raise DatasetError(source, f"repeats {problem.task_id!r}", line=line, field="task_id")
         problems[problem.task_id] = problem
     if not problems:
-        raise DatasetError(name, "holds no problems")
-    return problems, hashlib.sha256(data).hexdigest()
+        raise DatasetError(source, "holds no problems")
+    return problems
+
+
+def load_problems(source: str | Path, *, timeout: float = DEFAULT_DOWNLOAD_TIMEOUT) -> tuple[dict[str, Problem], str]:
+    """The problems of one JSONL file (a path or an http(s) URL) and the sha256 of its bytes."""
+    data = read_source(str(source), timeout=timeout)
+    return parse_problems(data, str(source)), hashlib.sha256(data).hexdigest()
 
 
 def merge_given_tests(problems: Mapping[str, Problem], source: str | Path, *,
@@ -523,6 +528,14 @@ def merge_given_tests(problems: Mapping[str, Problem], source: str | Path, *,
         given[f.task_id()] = f.texts("given_tests")
     return {task_id: problem.model_copy(update={"given_tests": given[task_id]}) if task_id in given else problem
             for task_id, problem in problems.items()}
+
+
+def _stem(source: str) -> str:
+    """A dataset's name from its file name: ``MbppPlus.jsonl.gz`` is ``MbppPlus``."""
+    name = Path(source.rstrip("/")).name
+    for suffix in (".gz", ".jsonl", ".json"):
+        name = name.removesuffix(suffix)
+    return name or source
 
 
 def load_dataset(name_or_path: str | Path, *, given_tests: str | Path | None = None,
@@ -540,7 +553,7 @@ def load_dataset(name_or_path: str | Path, *, given_tests: str | Path | None = N
         if given_tests is None and name in ("humaneval", "humanevalplus"):
             given_tests = settings.given_tests_source()
     elif _is_url(text) or Path(text).is_file():
-        name, source = Path(text.rstrip("/")).name.split(".")[0] or text, text
+        name, source = _stem(text), text
     else:
         known = ", ".join(DATASET_NAMES)
         raise UnknownDatasetError(f"{text!r} is neither a dataset name ({known}) nor a file or an http(s) URL")

@@ -253,7 +253,9 @@ def _longest_prefix(unit: list[str]) -> str | None:
             if _parse(padded) is not None:
                 chunk, tree = padded, _parse(padded)
         if tree is not None:
-            return chunk if _is_real(tree) else None
+            # Only stubs left ("def f(x):" and a pass, from a body broken on its first line) would pass for the
+            # model's program and hide that it did not parse: no code is the truer answer.
+            return chunk if _is_real(tree) and not all(_is_stub(node) for node in tree.body) else None
         # Cut just before the line the parser blamed (it often blames the end, so always drop at least one line).
         stop = min(stop - 1, line - 1) if line is not None and line >= 1 else stop - 1
     return None

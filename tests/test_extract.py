@@ -340,6 +340,50 @@ def _stub(node: ast.stmt) -> bool:
     return isinstance(node, ast.FunctionDef) and all(isinstance(s, ast.Pass | ast.Expr) for s in node.body)
 
 
+# Answers SmolLM2-135M-Instruct gave (llama.cpp, the project's generation prompt, HumanEval/0-2); verbatim but
+# for a shortened f-string and prose line.
+SMOL_DEMO_AFTER = (
+    "Here is the function with the specified comments to ensure it works correctly:\n```python\nimport itertools\n\n"
+    "def has_close_elements(numbers: List[float], threshold: float) -> bool:\n"
+    '    """ Check if in given list of numbers, are any two numbers closer to each other than\n'
+    '    given threshold.\n    """\n    return sum(num <= threshold for num in numbers) >= 1.0\n\n'
+    "numbers = [1.0, 2.0, 3.0, 4.0, 5.0, 2.0, 3.0, 4.0, 5.0, 2.0]\nthreshold = 0.3\n"
+    "print(has_close_elements(numbers, threshold))\n```\n\nOutput: `True`"
+)
+SMOL_SYNTAX_ERROR = (
+    "```python\ndef separate_paren_groups(paren_string: str) -> List[str]:\n"
+    "    return [f'{group}{separarator}{separarator}{separarator}' for group in paren_string.split(separarator=')')\n"
+    "```\n\nThis function uses a list comprehension to create a new list where each group is split into separate "
+    "strings based on the separator."
+)
+SMOL_TWO_VERSIONS = (
+    'Here is the implementation of the function:\n```python\ndef truncate_number(num: float) -> float:\n    """\n'
+    "    Returns the decimal part of the given number, which is truncated to the smallest integer.\n"
+    '    """\n    return round(num * 10) if num >= 0.5 else 0.5\n```\n'
+    "You can use this function as a decorator to wrap a function that performs some operation, and return the "
+    "result:\n```python\ndef truncate_number(num: float) -> float:\n    def wrapped_truncate_number(func):\n"
+    "        def wrapper(*args, **kwargs):\n            return func(*args, **kwargs)\n        return wrapper\n"
+    "    return wrapped_truncate_number\n```"
+)
+
+
+def test_smollm2_demo_code_after_the_function() -> None:
+    program = extract_code(SMOL_DEMO_AFTER, prompt=HUMANEVAL_0, entry_point=EP)
+    assert program is not None
+    assert top_level(program) == ["ImportFrom", "Import", "FunctionDef"]  # List is back; numbers/print are gone
+    assert run(program, "has_close_elements([0.1], 0.3)") is True
+
+
+def test_smollm2_code_that_does_not_parse_is_no_code() -> None:
+    # Not a "def ...: pass" stub salvaged from the first line: that would hide the syntax error behind wrong answers.
+    assert extract_code(SMOL_SYNTAX_ERROR, entry_point="separate_paren_groups") is None
+
+
+def test_smollm2_two_versions_the_later_one_wins() -> None:
+    program = extract_code(SMOL_TWO_VERSIONS, entry_point="truncate_number")
+    assert program is not None and "wrapped_truncate_number" in program
+
+
 # ---------------------------------------------------------------------------------------------- properties
 
 PROSE = st.sampled_from(

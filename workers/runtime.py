@@ -1,0 +1,198 @@
+"""One ``Runtime`` per worker process: an asyncio loop in a thread, and on it what jobs share — Redis clients,
+the warm sandbox pool, the LLM clients, loaded datasets — plus the sweeper and the worker's liveness report.
+
+Celery runs each task in one of its own threads (or processes); the task hands its coroutine to this loop and
+waits. So jobs of one process share one sandbox pool and one HTTP client per model, as the engine expects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import redis.asyncio
+
+from sandbox import Sandbox, SandboxSettings, reap_orphans
+from sandbox.errors import SandboxError
+from selfdebug.datasets import Dataset, load_dataset
+from selfdebug.evaluation import Judge
+from selfdebug.llm import ChatModel, LLMSettings, open_chat_model
+from workers.batch_store import BatchStore
+from workers.connection import async_redis
+from workers.errors import SandboxFault
+from workers.keys import Keys
+from workers.sandboxing import GuardedSandbox, TrackedPool
+from workers.settings import ServiceSettings
+from workers.store import JobStore
+from workers.sweeper import sweep
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+REPORT_INTERVAL = 5.0  # seconds between a worker's liveness reports (they expire after three of these)
+REAP_INTERVAL = 60.0  # seconds between removals of sandbox containers whose owner process died
+
+
+class Runtime:
+    """Shared state of one worker process. ``send`` puts a job id on the queue (blocking; run in a thread)."""
+
+    def __init__(self, settings: ServiceSettings, send: Callable[[str], None], *,
+                 sandbox_settings: SandboxSettings | None = None, llm_settings: LLMSettings | None = None) -> None:
+        self.settings = settings
+        self.sandbox_settings = sandbox_settings or SandboxSettings()
+        self.llm_settings = llm_settings or LLMSettings()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.keys = Keys(settings.key_prefix)
+        self._send = send
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="selfdebug-runtime", daemon=True)
+        self._thread.start()
+        self.redis: redis.asyncio.Redis = self.call(self._connect())
+        self.store = JobStore(self.redis, settings)
+        self.batches = BatchStore(self.redis, settings, self.store)
+        self.running: set[str] = set()
+        self._pool: TrackedPool | None = None
+        self._guarded: GuardedSandbox | None = None
+        self._sandbox_lock = asyncio.Lock()
+        self._models: dict[str | None, ChatModel] = {}
+        self._model_lock = asyncio.Lock()
+        self._exits = contextlib.AsyncExitStack()
+        self._datasets: dict[str, Dataset] = {}
+        self._judges: dict[str, Judge] = {}
+        self._background: list[concurrent.futures.Future[None]] = []
+        self._closed = False
+
+    async def _connect(self) -> redis.asyncio.Redis:
+        return async_redis(self.settings)  # created on the loop it will be used on
+
+    def call(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the runtime's loop and wait for its result (from any other thread)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+
+    def start_background(self, *, sweep: bool = True) -> None:
+        """Start the liveness report and (unless told not to) the sweeper on the loop."""
+        self._background.append(asyncio.run_coroutine_threadsafe(self._report_forever(), self.loop))
+        if sweep:
+            self._background.append(asyncio.run_coroutine_threadsafe(self._sweep_forever(), self.loop))
+
+    async def warm(self) -> None:
+        """Start the sandbox pool and the default model now rather than on the first job."""
+        for what, starter in (("sandbox", self.sandbox), ("model", lambda: self.model(None))):
+            try:
+                await starter()
+            except Exception as exc:  # the first job will try again and fail with the reason if it still fails
+                log.warning("could not start the %s yet: %s", what, exc)
+
+    # ------------------------------------------------------------------ shared resources
+
+    async def sandbox(self) -> GuardedSandbox:
+        async with self._sandbox_lock:
+            if self._guarded is not None:
+                return self._guarded
+            pool = TrackedPool(self.sandbox_settings)
+            try:
+                await asyncio.to_thread(pool.start)
+            except SandboxError as exc:
+                await asyncio.to_thread(pool.close)
+                raise SandboxFault(f"the sandbox is unavailable: {exc}") from exc
+            except Exception:
+                await asyncio.to_thread(pool.close)
+                raise
+            self._pool = pool
+            self._guarded = GuardedSandbox(Sandbox(self.sandbox_settings, pool=pool))
+            return self._guarded
+
+    @property
+    def pool(self) -> TrackedPool | None:
+        return self._pool
+
+    async def model(self, name: str | None) -> ChatModel:
+        """The shared client for ``name`` (None: the configured model). Another name needs a configured endpoint."""
+        key = None if self.llm_settings.embedded else name
+        async with self._model_lock:
+            if key not in self._models:
+                settings = self.llm_settings if key is None else self.llm_settings.model_copy(update={"model": key})
+                self._models[key] = await self._exits.enter_async_context(open_chat_model(settings))
+            return self._models[key]
+
+    async def dataset(self, name: str) -> Dataset:
+        if name not in self._datasets:
+            self._datasets[name] = await asyncio.to_thread(load_dataset, name)
+        return self._datasets[name]
+
+    async def judge(self, dataset: Dataset | None) -> Judge:
+        """A judge for a dataset's hidden tests (it caches expected outputs per dataset); None: for problems
+        sent inline, which carry their hidden tests themselves (asserts, a check function or stdio cases)."""
+        dataset = dataset or Dataset(name="inline", source="api", digest="inline", problems={})
+        key = f"{dataset.name}:{dataset.digest}"
+        if key not in self._judges:
+            sandbox = await self.sandbox()
+            self._judges[key] = Judge(sandbox.sandbox, dataset)
+        return self._judges[key]
+
+    async def send(self, job_id: str) -> None:
+        """Put a job on the queue. A failure is only logged: the sweeper sends lost jobs again."""
+        try:
+            await asyncio.to_thread(self._send, job_id)
+        except Exception as exc:
+            log.warning("could not queue job %s (the sweeper will retry): %s", job_id, exc)
+
+    # ------------------------------------------------------------------ background work
+
+    async def _report_forever(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                report = {"worker": self.worker_id, "pid": os.getpid(), "running": len(self.running),
+                          "pool": self._pool.usage() if self._pool is not None else None, "at": time.time()}
+                await self.redis.set(self.keys.worker(self.worker_id), json.dumps(report),
+                                     ex=int(3 * REPORT_INTERVAL))
+            await asyncio.sleep(REPORT_INTERVAL)
+
+    async def _sweep_forever(self) -> None:
+        last_reap = time.monotonic()
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval * random.uniform(0.8, 1.2))
+            try:
+                await sweep(self.store, self.batches, self.settings, self.send, holder=self.worker_id)
+            except Exception as exc:  # Redis restarting, say: try again next time
+                log.warning("sweep failed: %s", exc)
+            if self._pool is not None and time.monotonic() - last_reap > REAP_INTERVAL:
+                last_reap = time.monotonic()
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(reap_orphans, self._pool.client, self.sandbox_settings.label)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def close(self) -> None:
+        """Stop background work, close the models, the pool and Redis, and stop the loop. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        for future in self._background:
+            future.cancel()
+        with contextlib.suppress(Exception):
+            self.call(self._aclose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _aclose(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.redis.delete(self.keys.worker(self.worker_id))
+        with contextlib.suppress(Exception):
+            await self._exits.aclose()
+        if self._pool is not None:
+            await asyncio.to_thread(self._pool.close)
+        with contextlib.suppress(Exception):
+            await self.redis.aclose()

@@ -1,0 +1,103 @@
+"""The sandbox as the workers use it: containers are tracked per job so cancelling a job kills the container
+it is using (the run in that container stops at once and the pool starts a fresh one), and a sandbox fault
+stops the job instead of being fed to the model as if the program had failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from typing import Any
+
+from sandbox import AsyncSandbox, ContainerError, ContainerPool, Limits, RunResult, Sandbox, StdioCase, Verdict
+from sandbox.container import Container
+from workers.errors import SandboxFault
+
+__all__ = ["CURRENT_JOB", "GuardedSandbox", "TrackedPool"]
+
+CURRENT_JOB: ContextVar[str | None] = ContextVar("selfdebug_current_job", default=None)
+"""The job a coroutine (and the threads it starts with ``asyncio.to_thread``) works for."""
+
+
+class TrackedPool(ContainerPool):
+    """A container pool that knows which job holds which container, and can take them back by force."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lent: dict[str, set[Container]] = {}
+        self._stopped: set[str] = set()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def acquire(self, timeout: float | None = None) -> Iterator[Container]:
+        job = CURRENT_JOB.get()
+        if job is not None and job in self._stopped:
+            raise ContainerError(f"job {job} was stopped")
+        with super().acquire(timeout) as container:
+            if job is None:
+                yield container
+                return
+            with self._lock:
+                self._lent.setdefault(job, set()).add(container)
+            try:
+                yield container
+            finally:
+                with self._lock:
+                    held = self._lent.get(job)
+                    if held is not None:
+                        held.discard(container)
+                        if not held:
+                            del self._lent[job]
+
+    def stop_job(self, job: str) -> int:
+        """Kill every container the job holds (a blocked run there ends with an error at once); the job gets no
+        container again until ``forget_job``. Returns how many were killed."""
+        with self._lock:
+            self._stopped.add(job)
+            held = list(self._lent.get(job, ()))
+        for container in held:
+            container.remove()
+        return len(held)
+
+    def forget_job(self, job: str) -> None:
+        with self._lock:
+            self._stopped.discard(job)
+            self._lent.pop(job, None)
+
+    def held(self) -> int:
+        with self._lock:
+            return sum(len(c) for c in self._lent.values())
+
+
+def _checked(result: RunResult) -> RunResult:
+    if result.verdict is Verdict.SANDBOX_ERROR:
+        raise SandboxFault(f"the sandbox could not run the program: {result.message or 'sandbox_error'}")
+    return result
+
+
+class GuardedSandbox(AsyncSandbox):
+    """An ``AsyncSandbox`` whose runs raise ``SandboxFault`` instead of returning a ``sandbox_error`` verdict."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        super().__init__(sandbox=sandbox)
+
+    async def run_tests(self, program: str, tests: Sequence[str], *, names: Sequence[str] | None = None,
+                        limits: Limits | None = None) -> RunResult:
+        return _checked(await super().run_tests(program, tests, names=names, limits=limits))
+
+    async def run_check(self, program: str, check: str, entry_point: str, *,
+                        limits: Limits | None = None) -> RunResult:
+        return _checked(await super().run_check(program, check, entry_point, limits=limits))
+
+    async def run_stdio(self, program: str, cases: Sequence[StdioCase], *, limits: Limits | None = None) -> RunResult:
+        return _checked(await super().run_stdio(program, cases, limits=limits))
+
+    async def run_calls(self, program: str, entry_point: str, inputs: Sequence[Sequence[Any]], *,
+                        limits: Limits | None = None) -> RunResult:
+        return _checked(await super().run_calls(program, entry_point, inputs, limits=limits))
+
+    async def run_harness(self, harness: str, *, program: str = "", payload: Any = None,
+                          limits: Limits | None = None) -> RunResult:
+        return _checked(await super().run_harness(harness, program=program, payload=payload, limits=limits))

@@ -1,0 +1,252 @@
+"""Job records and event streams in Redis: the one place the API and the workers read and write them.
+
+Records survive restarts of both (they live in Redis, which compose runs with an append-only file). Every state
+change goes through a Lua script in ``workers.scripts``, so two processes can never both move a job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio
+
+from workers.errors import CapReached
+from workers.keys import Keys
+from workers.models import Job, JobResult, JobSpec, JobStatus, StoredEvent
+from workers.scripts import CANCEL, CLAIM, CREATE_JOB, FINISH, HEARTBEAT, RATE, REQUEUE, RESEND
+from workers.settings import ServiceSettings
+
+__all__ = ["Finished", "JobStore", "new_id", "text", "text_map"]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def text(value: Any) -> str:
+    """A Redis reply as ``str`` (the clients decode replies, but the types say bytes or str)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def text_map(reply: Any) -> dict[str, str]:
+    return {text(k): text(v) for k, v in (reply or {}).items()}
+
+
+def _float(value: str | None) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What FINISH reports back: for a batch's job, how many of the batch's jobs are now done."""
+
+    batch_id: str | None
+    done: int
+    total: int
+
+    @property
+    def batch_complete(self) -> bool:
+        return self.batch_id is not None and self.done >= self.total
+
+
+class JobStore:
+    """Jobs and their event streams. ``redis`` must decode replies to ``str``."""
+
+    def __init__(self, client: redis.asyncio.Redis, settings: ServiceSettings) -> None:
+        self.redis = client
+        self.settings = settings
+        self.keys = Keys(settings.key_prefix)
+        self._create = client.register_script(CREATE_JOB)
+        self._claim = client.register_script(CLAIM)
+        self._heartbeat = client.register_script(HEARTBEAT)
+        self._finish = client.register_script(FINISH)
+        self._requeue = client.register_script(REQUEUE)
+        self._resend = client.register_script(RESEND)
+        self._cancel = client.register_script(CANCEL)
+        self._rate = client.register_script(RATE)
+
+    # ------------------------------------------------------------------ creating and reading
+
+    async def create(self, owner: str, spec: JobSpec, *, cap: int = 0) -> tuple[str, str]:
+        """Store a queued job; returns its id and the id of its first event. Raises ``CapReached``."""
+        job_id = new_id()
+        k = self.keys
+        event_id = await self._create(
+            keys=[k.job(job_id), k.events(job_id), k.queued, k.owner_active(owner), k.stats],
+            args=[job_id, owner, spec.model_dump_json(), time.time(), cap, self.settings.events_max],
+        )
+        if event_id is None:
+            raise CapReached(f"this key already has {cap} jobs queued or running; wait for one to finish")
+        return job_id, str(event_id)
+
+    async def get(self, job_id: str) -> Job | None:
+        raw = text_map(await self.redis.hgetall(self.keys.job(job_id)))
+        return _job(raw) if raw.get("spec") else None
+
+    async def status(self, job_id: str) -> JobStatus | None:
+        value = await self.redis.hget(self.keys.job(job_id), "status")
+        return JobStatus(text(value)) if value else None
+
+    # ------------------------------------------------------------------ a worker's side
+
+    async def claim(self, job_id: str, worker: str) -> int:
+        """Start a run of a queued job; returns the run number, or 0 if the job is not queued."""
+        k = self.keys
+        run = await self._claim(keys=[k.job(job_id), k.events(job_id), k.queued, k.running],
+                                args=[job_id, worker, time.time(), self.settings.events_max])
+        return int(run)
+
+    async def heartbeat(self, job_id: str, run: int) -> str:
+        """'ok', 'cancel' (cancellation asked) or 'lost' (this run no longer owns the job)."""
+        k = self.keys
+        return str(await self._heartbeat(keys=[k.job(job_id), k.running], args=[job_id, run, time.time()]))
+
+    async def append_event(self, job_id: str, kind: str, data: str) -> str:
+        event_id = await self.redis.xadd(self.keys.events(job_id), {"kind": kind, "data": data},
+                                         maxlen=self.settings.events_max, approximate=True)
+        return str(event_id)
+
+    async def finish(self, job_id: str, status: JobStatus, *, reason: str = "", result: JobResult | None = None,
+                     run: int | None = None, expect: JobStatus | None = None, stale_before: float | None = None,
+                     extra: dict[str, Any] | None = None) -> Finished | None:
+        """End a job (if it is still queued or running and the conditions hold); None if it was not ended here."""
+        k = self.keys
+        reply = await self._finish(
+            keys=[k.job(job_id), k.events(job_id), k.queued, k.running, k.stats],
+            args=[job_id, expect.value if expect else "", "" if run is None else run,
+                  "" if stale_before is None else stale_before, status.value, reason,
+                  result.model_dump_json() if result else "", time.time(), self.settings.events_max,
+                  int(self.settings.retention), json.dumps(extra or {}), self.settings.key_prefix],
+        )
+        if reply is None:
+            return None
+        batch, done, total = reply
+        return Finished(batch_id=str(batch) or None, done=int(done), total=int(total))
+
+    # ------------------------------------------------------------------ cancellation
+
+    async def request_cancel(self, job_id: str) -> Finished | JobStatus | None:
+        """Cancel a job: a queued one ends at once (returns ``Finished``); a running one is told to stop (its
+        worker notices within a heartbeat; returns RUNNING). Returns the status of a finished job, None if none."""
+        k = self.keys
+        status = await self._cancel(keys=[k.job(job_id), k.events(job_id)],
+                                    args=[time.time(), self.settings.events_max])
+        if status is None:
+            return None
+        if status == JobStatus.QUEUED:
+            finished = await self.finish(job_id, JobStatus.CANCELLED, reason="cancelled before it started",
+                                         expect=JobStatus.QUEUED)
+            if finished is not None:
+                return finished
+            return await self.status(job_id)  # a worker claimed it meanwhile: it sees the flag at once
+        return JobStatus(status)
+
+    # ------------------------------------------------------------------ events
+
+    async def events(self, job_id: str, after: str, *, count: int = 100, block: float | None = None
+                     ) -> list[StoredEvent]:
+        """Events after the stream id ``after`` ('0-0' for all); with ``block`` wait up to that many seconds."""
+        key = self.keys.events(job_id)
+        entries: Any
+        if block is None:
+            entries = await self.redis.xrange(key, min=f"({after}" if after != "0-0" else "-", count=count)
+        else:
+            reply: Any = await self.redis.xread({key: after}, count=count, block=max(1, int(block * 1000)))
+            entries = reply[0][1] if reply else []
+        events = []
+        for event_id, fields in entries:
+            values = text_map(fields)
+            events.append(StoredEvent(id=text(event_id), kind=values.get("kind", ""), data=values.get("data", "{}")))
+        return events
+
+    async def wait_finished(self, job_id: str, after: str, timeout: float) -> bool:
+        """Wait until the job's stream shows its final status, at most ``timeout`` seconds; True if it did."""
+        deadline = time.monotonic() + timeout
+        cursor = after
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            events = await self.events(job_id, cursor, block=min(left, 10.0))
+            for event in events:
+                if event.terminal_status is not None:
+                    return True
+                cursor = event.id
+            if not events:
+                status = await self.status(job_id)
+                if status is None or status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+                    return status is not None
+
+    # ------------------------------------------------------------------ sweeping
+
+    async def stale_running(self, before: float, limit: int = 100) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.keys.running, "-inf", before, start=0, num=limit)
+        return [str(i) for i in ids]
+
+    async def long_queued(self, before: float, limit: int = 100) -> list[str]:
+        ids = await self.redis.zrangebyscore(self.keys.queued, "-inf", before, start=0, num=limit)
+        return [str(i) for i in ids]
+
+    async def requeue(self, job_id: str, run: int, stale_before: float, reason: str) -> bool:
+        k = self.keys
+        done = await self._requeue(keys=[k.job(job_id), k.events(job_id), k.queued, k.running, k.stats],
+                                   args=[job_id, run, stale_before, time.time(), self.settings.events_max, reason])
+        return bool(done)
+
+    async def mark_resent(self, job_id: str, sent_before: float) -> bool:
+        k = self.keys
+        return bool(await self._resend(keys=[k.job(job_id), k.queued], args=[job_id, sent_before, time.time()]))
+
+    async def queue_depth(self) -> int:
+        """Messages waiting in the broker's queue (kombu keeps a Redis list named after the queue)."""
+        return int(await self.redis.llen(self.settings.queue))
+
+    # ------------------------------------------------------------------ rate limits and counters
+
+    async def hit_rate(self, owner: str, limit: int, window: int) -> float | None:
+        """Count a request; None if allowed, else the seconds until the window ends (for Retry-After)."""
+        slot = int(time.time() // window)
+        count, ttl_ms = await self._rate(keys=[self.keys.rate(owner, slot)], args=[window])
+        if int(count) <= limit:
+            return None
+        return max(int(ttl_ms), 0) / 1000.0
+
+    async def active_count(self, owner: str) -> int:
+        return int(await self.redis.scard(self.keys.owner_active(owner)))
+
+    async def counters(self) -> dict[str, float]:
+        raw = text_map(await self.redis.hgetall(self.keys.stats))
+        return {name: float(value) for name, value in raw.items()}
+
+    async def job_counts(self) -> dict[str, int]:
+        """Jobs waiting in the queue and running now."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcard(self.keys.queued)
+            pipe.zcard(self.keys.running)
+            queued, running = await pipe.execute()
+        return {"queued": int(queued), "running": int(running)}
+
+
+def _job(raw: dict[str, str]) -> Job:
+    result = raw.get("result")
+    return Job(
+        id=raw["id"],
+        owner=raw.get("owner", ""),
+        status=JobStatus(raw["status"]),
+        spec=JobSpec.model_validate_json(raw["spec"]),
+        batch_id=raw.get("batch") or None,
+        created_at=float(raw.get("created", 0)),
+        queued_at=_float(raw.get("queued_at")),
+        started_at=_float(raw.get("started")),
+        finished_at=_float(raw.get("finished")),
+        heartbeat_at=_float(raw.get("heartbeat")),
+        runs=int(raw.get("runs", 0)),
+        worker=raw.get("worker") or None,
+        reason=raw.get("reason") or None,
+        cancel_requested=raw.get("cancel") == "1",
+        result=JobResult.model_validate_json(result) if result else None,
+    )

@@ -1,0 +1,176 @@
+"""``/v1/batches``: run the loop over a problem set, a few jobs at a time, and report on it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path as FilePath
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Path
+from fastapi.responses import StreamingResponse
+
+from api.errors import Invalid, NotFound, RateLimited, Unavailable, error_responses
+from api.schemas import ADD_PROBLEM, BatchRequest, BatchView
+from api.security import Caller, check_owner
+from api.services import Services, get_services
+from api.views import batch_view
+from selfdebug.datasets import load_problems
+from selfdebug.errors import SelfDebugError
+from selfdebug.options import Strategy
+from selfdebug.problems import Problem, ProblemKind
+from workers.batches import finalize, record_of
+from workers.errors import CapReached
+from workers.models import Batch, BatchSpec, JobSpec, ProblemRef
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/batches", tags=["batches"])
+
+BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="A batch id.")]
+ServicesDep = Annotated[Services, Depends(get_services)]
+EXAMPLES = {
+    "dataset": {"summary": "The first 10 HumanEval problems, in-execution",
+                "value": {"dataset": "humaneval", "limit": 10, "options": {"strategy": "in_execution"},
+                          "concurrency": 2}},
+    "inline": {"summary": "Problems sent inline",
+               "value": {"problems": [ADD_PROBLEM], "options": {"strategy": "post_execution", "feedback": "label"}}},
+    "jsonl": {"summary": "An uploaded JSONL file (its text)",
+              "value": {"jsonl": '{"task_id": "t1", "prompt": "def one():\\n    \\"\\"\\"Return 1.\\"\\"\\"\\n", '
+                                 '"entry_point": "one", "tests": ["assert one() == 1"]}\n',
+                        "options": {"strategy": "none"}}},
+}
+
+
+async def _load_batch(services: Services, batch_id: str, caller: str) -> Batch:
+    batch = await services.batches.get(batch_id)
+    if batch is None:
+        raise NotFound(f"batch {batch_id} not found")
+    check_owner(batch.owner, caller, "batch")
+    return batch
+
+
+def _parse_jsonl(text: str) -> list[Problem]:
+    """The problems of an uploaded JSONL text, read by the engine's own loader (every format it knows)."""
+    with tempfile.TemporaryDirectory(prefix="selfdebug-upload-") as folder:
+        path = FilePath(folder, "upload.jsonl")
+        path.write_text(text)
+        try:
+            problems, _ = load_problems(path)
+        except SelfDebugError as exc:
+            raise Invalid(str(exc).replace(str(path), "jsonl")) from exc
+    return list(problems.values())
+
+
+async def _problems(services: Services, request: BatchRequest) -> tuple[str, list[tuple[str, Problem]]]:
+    """The batch's source name and its (task id, problem) pairs, before task_ids and limit are applied."""
+    if request.dataset is not None:
+        try:
+            dataset = await services.dataset(request.dataset)
+        except SelfDebugError as exc:
+            raise Unavailable(f"dataset {request.dataset} cannot be loaded: {exc}", retry_after=60) from exc
+        return request.dataset, [(p.task_id, p) for p in dataset]
+    if request.problems is not None:
+        try:
+            problems = [p.to_problem() for p in request.problems]
+        except ValueError as exc:
+            raise Invalid(str(exc)) from exc
+    else:
+        problems = await asyncio.to_thread(_parse_jsonl, request.jsonl or "")
+    ids = [p.task_id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise Invalid("task ids repeat within the batch")
+    return "inline", [(p.task_id, p) for p in problems]
+
+
+def _select(pairs: list[tuple[str, Problem]], request: BatchRequest, most: int) -> list[tuple[str, Problem]]:
+    if request.task_ids is not None:
+        known = dict(pairs)
+        unknown = [t for t in request.task_ids if t not in known]
+        if unknown:
+            raise Invalid(f"unknown task ids: {', '.join(unknown[:5])}")
+        pairs = [(t, known[t]) for t in dict.fromkeys(request.task_ids)]
+    if request.limit is not None:
+        pairs = pairs[: request.limit]
+    if len(pairs) > most:
+        raise Invalid(f"a batch may hold at most {most} problems; use limit or task_ids")
+    if request.options.strategy is Strategy.IN_EXECUTION and any(p.kind is ProblemKind.STDIO for _, p in pairs):
+        raise Invalid("in_execution traces functions: the batch holds stdio problems")
+    return pairs
+
+
+@router.post("", status_code=202, response_model=BatchView, responses=error_responses(401, 413, 422, 429, 503),
+             summary="Run a batch", description="Runs the loop on every problem of a dataset, of a list, or of an "
+             "uploaded JSONL, at most `concurrency` jobs at a time. The batch ends with its report (pass@1 first "
+             "and final, per iteration, and the bias table) even when some problems fail.")
+async def submit_batch(request: Annotated[BatchRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
+                       services: ServicesDep) -> BatchView:
+    settings = services.settings
+    if settings.allowed_models and request.model is not None and request.model not in settings.allowed_models:
+        raise Invalid(f"model {request.model!r} is not one of {', '.join(settings.allowed_models)}")
+    time_limit = request.time_limit or settings.job_time_limit
+    if time_limit > settings.max_job_time_limit:
+        raise Invalid(f"time_limit may be at most {settings.max_job_time_limit:g} seconds")
+    source, pairs = await _problems(services, request)
+    pairs = _select(pairs, request, settings.max_batch_problems)
+    if not pairs:
+        raise Invalid("the batch holds no problems")
+    common = {"options": request.options, "model": request.model, "time_limit": time_limit}
+    specs = [JobSpec(ref=ProblemRef(dataset=source, task_id=task_id), **common) if request.dataset is not None
+             else JobSpec(problem=problem, **common) for task_id, problem in pairs]
+    concurrency = min(request.concurrency or settings.batch_concurrency, settings.max_batch_concurrency)
+    spec = BatchSpec(source=source, options=request.options, model=request.model, concurrency=concurrency,
+                     time_limit=time_limit)
+    try:
+        batch_id, to_send = await services.batches.create(caller, spec, specs, cap=settings.max_active_batches)
+    except CapReached as exc:
+        raise RateLimited(str(exc), retry_after=30) from exc
+    for job_id in to_send:
+        await services.send(job_id)
+    batch = await _load_batch(services, batch_id, caller)
+    return batch_view(batch, await services.batches.status_counts(batch_id))
+
+
+@router.get("/{batch_id}", response_model=BatchView, responses=error_responses(401, 403, 404, 422, 429),
+            summary="A batch: progress, and its report once done")
+async def get_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
+    batch = await _load_batch(services, batch_id, caller)
+    return batch_view(batch, await services.batches.status_counts(batch_id))
+
+
+@router.delete("/{batch_id}", status_code=202, response_model=BatchView,
+               responses=error_responses(401, 403, 404, 422, 429), summary="Cancel a batch",
+               description="Sends no more of its jobs and cancels those queued or running; the report covers "
+               "the jobs that ended.")
+async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
+    await _load_batch(services, batch_id, caller)
+    await services.batches.request_cancel(batch_id)
+    await finalize(services.batches, batch_id, holder=services.holder)
+    batch = await _load_batch(services, batch_id, caller)
+    return batch_view(batch, await services.batches.status_counts(batch_id))
+
+
+@router.get("/{batch_id}/results", response_class=StreamingResponse,
+            responses={200: {"description": "One engine record per problem (JSON Lines, problem order), with the "
+                                            "job's id and status; a job that produced no record gets one saying why.",
+                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                       **error_responses(401, 403, 404, 422, 429)},
+            summary="The per-problem records as JSONL")
+async def batch_results(batch_id: BatchId, caller: Caller, services: ServicesDep) -> StreamingResponse:
+    await _load_batch(services, batch_id, caller)
+    ids = await services.batches.job_ids(batch_id)
+
+    async def lines() -> AsyncIterator[str]:
+        for job_id in ids:
+            job = await services.store.get(job_id)
+            if job is None:
+                continue
+            record = record_of(job).model_dump(mode="json")
+            record.update(job_id=job.id, status=job.status.value)
+            if job.reason:
+                record.setdefault("reason", job.reason)
+            yield json.dumps(record) + "\n"
+
+    return StreamingResponse(lines(), media_type="application/x-ndjson")

@@ -1,0 +1,54 @@
+"""Bearer API keys from the settings, and a per-key rate limit (a fixed window counted in Redis, so every API
+process shares it)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import Forbidden, RateLimited, Unauthorized
+from api.services import Services, get_services
+
+__all__ = ["ANONYMOUS", "Caller", "caller", "check_owner"]
+
+ANONYMOUS = "anonymous"
+_bearer = HTTPBearer(auto_error=False, description="An API key from SELFDEBUG_API_KEYS.")
+
+
+def _key_name(services: Services, token: str) -> str | None:
+    found = None
+    for name, secret in services.settings.api_keys.items():
+        # Compare with every key, always: the time taken must not tell which prefix matched.
+        if hmac.compare_digest(secret.get_secret_value().encode(), token.encode()):
+            found = name
+    return found
+
+
+async def caller(services: Annotated[Services, Depends(get_services)],
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+    """The name of the calling key (after counting the request against its rate limit)."""
+    if credentials is None:
+        if not services.settings.allow_anonymous:
+            raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+        name = ANONYMOUS
+    else:
+        found = _key_name(services, credentials.credentials)
+        if found is None:
+            raise Unauthorized("unknown API key")
+        name = found
+    settings = services.settings
+    wait = await services.store.hit_rate(name, settings.rate_limit, settings.rate_window)
+    if wait is not None:
+        raise RateLimited(f"more than {settings.rate_limit} requests in {settings.rate_window}s", retry_after=wait)
+    return name
+
+
+Caller = Annotated[str, Depends(caller)]
+
+
+def check_owner(owner: str, name: str, what: str) -> None:
+    if owner != name:
+        raise Forbidden(f"this {what} belongs to another API key")

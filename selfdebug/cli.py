@@ -72,3 +72,8 @@ def _write_results(path: Path, results: list[SampleResult]) -> None:
     with path.open("w", encoding="utf-8") as handle:
         for result in results:
             handle.write(json.dumps(result.model_dump(mode="json")) + "\n")
+
+
+from selfdebug.cli_service import register as _register_service  # noqa: E402 (the service commands, last)
+
+_register_service(app)

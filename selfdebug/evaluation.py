@@ -41,6 +41,7 @@ __all__ = [
 
 MAX_SHOWN = 300  # characters of an input or output repr kept in a result record
 ENCODE_BYTES_PER_SECOND = 5 << 20  # a slow machine's pace at encoding outputs for the sandbox's reply
+RUN_SLACK = 1.0  # seconds a run may need beyond its inputs' own time: loading, forking, the kill's grace
 
 
 class EvaluationSettings(BaseSettings):
@@ -283,15 +284,23 @@ class Judge:
         chosen = [index for index, defined in enumerate(reference.defined) if defined]
         settings = self.settings
 
-        def limits(chunk: list[int]) -> Limits:
+        def seconds(k: int) -> float:
             # evalplus's limit, plus time to encode a big output, which the sandbox counts in the input's time
-            seconds = max(max(settings.min_time_limit, settings.time_limit_factor * reference.durations[chosen[k]])
-                          + reference.sizes[chosen[k]] / ENCODE_BYTES_PER_SECOND for k in chunk)
-            return Limits(test_timeout=seconds)
+            index = chosen[k]
+            return (max(settings.min_time_limit, settings.time_limit_factor * reference.durations[index])
+                    + reference.sizes[index] / ENCODE_BYTES_PER_SECOND)
+
+        def limits(chunk: list[int]) -> Limits:
+            return Limits(test_timeout=max(seconds(k) for k in chunk))
+
+        def job_time(chunk: list[int], timeouts_left: int) -> float:
+            # time for the inputs that behave, plus a limit (and the sandbox's grace) for each allowed timeout
+            expected = sum(settings.time_limit_factor * reference.durations[chosen[k]] for k in chunk)
+            return expected + max(timeouts_left, 1) * (max(seconds(k) for k in chunk) + RUN_SLACK) + RUN_SLACK
 
         plan = CallPlan(chunk_size=settings.chunk_size, chunk_bytes=settings.chunk_bytes, limits=limits,
-                        sizes=[reference.sizes[i] for i in chosen], max_timeouts=settings.max_timeouts,
-                        deadline=time.monotonic() + settings.sample_budget)
+                        job_time=job_time, sizes=[reference.sizes[i] for i in chosen],
+                        max_timeouts=settings.max_timeouts, deadline=time.monotonic() + settings.sample_budget)
         results = run_calls_bounded(self.sandbox, program, problem.entry_point or "", [inputs[i] for i in chosen],
                                     plan)
         return self._tally(problem, reference, inputs, chosen, results)

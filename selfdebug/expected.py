@@ -41,6 +41,7 @@ DEFAULT_FLOAT_ATOL = 1e-6  # evalplus's tolerance for float outputs when the pro
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_BYTES = 4 << 20
 FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
+MIN_JOB_TIME = 0.1  # seconds: the sandbox wants a positive job time
 # How the sandbox marks the inputs a run never started, because its job time or its reply budget ran out.
 _NOT_REACHED = "before this test"
 
@@ -158,8 +159,10 @@ class CallPlan:
     chunk_bytes: int = DEFAULT_CHUNK_BYTES
     sizes: Sequence[int] | None = None
     limits: Callable[[list[int]], Limits | None] = lambda _chunk: None
+    # Wall seconds a run of ``chunk`` may take when ``int`` more timeouts are allowed (None: the pool's limit).
+    job_time: Callable[[list[int], int], float | None] = lambda _chunk, _timeouts_left: None
     deadline: float | None = None  # time.monotonic() after which no new run starts
-    max_timeouts: int | None = None  # timeouts after which the remaining inputs are left unrun
+    max_timeouts: int | None = None  # timeouts (first tries and retries alike) after which the rest is left unrun
     largest_seen: int = field(default=0, init=False)
 
     def next_chunk(self, pending: list[int], cap: int) -> list[int]:
@@ -250,9 +253,15 @@ class _Runs:
         return not self.pending or plan.out_of_time() or bool(plan.max_timeouts and self.timeouts >= plan.max_timeouts)
 
     def call(self, chunk: list[int]) -> list[TestResult] | None:
-        limits = self.plan.limits(chunk)
-        if self.plan.deadline is not None:
-            limits = (limits or Limits()).model_copy(update={"job_timeout": self.plan.deadline - time.monotonic()})
+        plan = self.plan
+        limits = plan.limits(chunk)
+        job = plan.job_time(chunk, (plan.max_timeouts or 0) - self.timeouts)
+        if plan.deadline is not None:
+            left = plan.deadline - time.monotonic()
+            job = left if job is None else min(job, left)
+        if job is not None:
+            # Without this bound one run of a program that hangs would spend a time limit on every input.
+            limits = (limits or Limits()).model_copy(update={"job_timeout": max(job, MIN_JOB_TIME)})
         program, entry_point = self.program, self.entry_point
         if self.wrapped:
             program += _WRAPPER.replace("TAG", repr(_BIG_INT_TAG)).replace("ENTRY", repr(entry_point))
@@ -282,12 +291,12 @@ class _Runs:
         for index, test in zip(chunk, tests, strict=True):
             if index not in reached:
                 continue
+            self.timeouts += test.verdict is Verdict.TIMEOUT
             if self._worth_retrying(test, len(chunk)) and index not in self.retried:
                 self.retried.add(index)
                 reached.discard(index)
                 continue
             self.results[index] = test
-            self.timeouts += test.verdict is Verdict.TIMEOUT
             if test.passed:
                 self.plan.largest_seen = max(self.plan.largest_seen, approximate_size(test.output))
         pending = [index for index in self.pending if index not in reached]

@@ -7,17 +7,19 @@ no fences at all, a completion-style function body without its ``def`` line, the
 Two modes, chosen by ``entry_point``:
 
 - **function problems** (an entry point is given): every code block is read in order and the result is *sanitised*
-  (:func:`sanitize`, as evalplus does): imports, and the functions, classes and assignments the entry point reaches,
-  are kept; everything else at the top level (example prints, asserts, ``__main__`` demos, stray loops) is dropped.
-  Our own tests call the entry point, and leftover demo code can only hurt them: a failing model-written assert or an
-  ``input()`` call would sink a program whose function is right. When a name is defined twice, the last real
-  definition wins, as it would if the blocks ran in order (a repair answer often quotes the old code first), but a
-  stub (``pass``, ``...``, a bare docstring) never replaces a real body.
+  (:func:`sanitize`, after evalplus): imports, functions, classes and the assignments they use are kept; everything
+  else at the top level (example prints, asserts, ``__main__`` demos, stray loops, example data) is dropped. Our
+  tests call the entry point, and leftover demo code can only hurt them: a failing model-written assert or an
+  ``input()`` call would sink a program whose function is right. Unlike evalplus we keep functions the entry point
+  does not reach: defining them runs nothing, and hidden tests may call them (in the MBPP copy in ../shared/data,
+  MBPP/18's entry point is ``str_to_list`` while its tests call ``remove_dirty_chars``). When a name is defined
+  twice, the last real definition wins, as it would if the blocks ran in order (a repair answer often quotes the old
+  code first), but a stub (``pass``, ``...``, a bare docstring) never replaces a real body.
 - **scripts** (no entry point, e.g. stdin/stdout problems): top-level code *is* the program, so nothing is dropped;
   the single best block is taken (one that reads stdin, else the longest; ties go to the later one).
 
 Both modes put back what the prompt carries and the model left out: the prompt's imports (evalplus's convention:
-``from typing import List``) and, for function problems, the prompt's helper functions the program calls but does not
+``from typing import List``) and, for function problems, the prompt's complete helper functions the program does not
 define (HumanEval/10's ``is_palindrome``). The result always parses with :mod:`ast`; ``None`` means there was no code.
 """
 
@@ -265,21 +267,25 @@ def _longest_prefix(unit: list[str]) -> str | None:
 
 
 def sanitize(program: str, entry_point: str | None = None) -> str:
-    """Keep only a program's imports and definitions; with ``entry_point``, only the definitions it reaches.
+    """Keep a program's imports, definitions and the assignments they use; drop every other top-level statement.
 
-    Definitions are functions, classes and assignments at the top level; of several with one name the last real
-    one wins (a stub never replaces a real body). ``from __future__`` imports go first; everything else keeps its
-    order. A program that does not parse is returned unchanged. This is evalplus's sanitiser, on :mod:`ast`.
+    Definitions are top-level functions and classes (all of them, used or not: defining one runs nothing, and hidden
+    tests may call a function the entry point does not, see the module docstring), plus ``entry_point`` when it is
+    an assignment (``f = lambda x: ...``). Of several definitions of a name the last real one wins; a stub never
+    replaces a real body. Assignments stay only when a kept definition reads them (``LIMIT = 10``), so example data
+    and calls (``result = f(3)``, ``x = input()``) go. ``from __future__`` imports go first; everything else keeps
+    its order. A program that does not parse is returned unchanged.
     """
     tree = _parse(program)
     if tree is None:
         return program
     lines = program.split("\n")
     winners = _winners(tree.body)
-    keep = set(winners.values())
-    if entry_point is not None and entry_point in winners:
-        reached = _reachable(entry_point, {name: tree.body[index] for name, index in winners.items()})
-        keep = {index for name, index in winners.items() if name in reached}
+    roots = {
+        index for name, index in winners.items() if isinstance(tree.body[index], _Definition) or name == entry_point
+    }
+    assignments = {name: index for name, index in winners.items() if index not in roots}
+    keep = roots | _reached_assignments([tree.body[index] for index in roots], assignments, tree.body)
     chosen = [
         (index, node)
         for index, node in enumerate(tree.body)
@@ -288,6 +294,18 @@ def sanitize(program: str, entry_point: str | None = None) -> str:
     future = [item for item in chosen if _is_future(item[1])]
     rest = [item for item in chosen if not _is_future(item[1])]
     return _render(_segment(lines, node) for _, node in [*future, *rest])
+
+
+def _reached_assignments(roots: list[ast.stmt], assignments: dict[str, int], body: list[ast.stmt]) -> set[int]:
+    """Indexes of the assignments the roots read, directly or through other assignments."""
+    reached: set[int] = set()
+    todo = [name for node in roots for name in _used_names(node)]
+    while todo:
+        index = assignments.get(todo.pop())
+        if index is not None and index not in reached:
+            reached.add(index)
+            todo.extend(_used_names(body[index]))
+    return reached
 
 
 def _winners(body: list[ast.stmt]) -> dict[str, int]:
@@ -332,19 +350,6 @@ def _is_placeholder(node: ast.stmt) -> bool:
         exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
         return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
     return False
-
-
-def _reachable(entry_point: str, definitions: dict[str, ast.stmt]) -> set[str]:
-    """Names of the definitions the entry point uses, directly or through others."""
-    seen = {entry_point}
-    todo = [entry_point]
-    while todo:
-        node = definitions[todo.pop()]
-        for name in _used_names(node):
-            if name in definitions and name not in seen:
-                seen.add(name)
-                todo.append(name)
-    return seen
 
 
 def _used_names(node: ast.AST) -> set[str]:
@@ -560,7 +565,7 @@ def _function_program(text: str, prompt: str | None, entry_point: str) -> str | 
     if not _defines(runs, entry_point, real=True) and prompt:
         completed = _completed(prompt, entry_point, blocks, runs)
         if completed is not None:
-            runs = [*runs, completed]  # last, so it wins over any stub of the entry point
+            runs = [completed, *runs]  # a stub of the entry point in the other runs never replaces it
     if not runs:
         return None
     combined = _render(runs)

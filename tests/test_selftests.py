@@ -130,9 +130,11 @@ def test_variables_the_assert_cannot_run_without_are_dropped() -> None:
     assert reasons(parsed) == ["uses i, set outside the assert", "uses x, set outside the assert"]
 
 
-def test_comprehension_variables_inside_the_assert_are_fine() -> None:
-    parsed = parse_tests("assert f([i * i for i in range(3)]) == 5", entry_point="f")
-    assert parsed.inputs() == ["[i * i for i in range(3)]"]
+def test_names_bound_inside_the_assert_are_its_own() -> None:
+    parsed = parse_tests(
+        "x = 5\nassert f([i * i for i in range(3)]) == 5\nassert f(lambda x: x + 1) == 6", entry_point="f"
+    )
+    assert parsed.inputs() == ["[i * i for i in range(3)]", "lambda x: x + 1"]  # x is the lambda's, not 5
 
 
 def test_doctest_examples_become_asserts() -> None:

@@ -8,7 +8,8 @@ Hierarchy::
     │   └── SamplesError           ... a samples file to evaluate
     ├── RunError                   a batch run cannot go on (its output folder holds a different run, say)
     ├── UnknownDatasetError        a dataset name that is neither a known name nor a readable path or URL
-    └── UnknownTaskError           a sample names a task_id the dataset does not have
+    ├── UnknownTaskError           a sample names a task_id the dataset does not have
+    └── ProblemError               a problem the loop cannot work on (no prompt, no entry point where needed)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 __all__ = [
     "DatasetError",
     "InputFileError",
+    "ProblemError",
     "RunError",
     "SamplesError",
     "SelfDebugError",
@@ -71,3 +73,7 @@ class UnknownTaskError(SelfDebugError):
         if source is not None:
             where = f"{source}: " if line is None else f"{source} line {line}: "
         super().__init__(f"{where}task_id {task_id!r} is not in the dataset {dataset}")
+
+
+class ProblemError(SelfDebugError):
+    """A problem the repair loop cannot work on: an empty prompt, no entry point where one is needed."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox import AsyncSandbox, Limits, RunResult, StdioCase, TestResult
 from sandbox.tracing import Trace, render_trace, trace_program_async
+from selfdebug.errors import ProblemError
 from selfdebug.events import Event, EventKind, EventSink, emit
 from selfdebug.extract import extract_code
 from selfdebug.llm import ChatModel, LLMError, Message
@@ -30,7 +31,7 @@ from selfdebug.prompts import (
 from selfdebug.record import Attempt, BlockVerdict, DebugRecord, SelfTests, StopReason
 from selfdebug.selftests import parse_tests
 
-__all__ = ["Debugger", "Evaluator", "parse_block_verdicts"]
+__all__ = ["Debugger", "Evaluator", "check_problem", "parse_block_verdicts"]
 
 Evaluator = Callable[[Problem, str], Awaitable[tuple[bool, str]]]
 """Judges a program on the problem's hidden tests: (passed, verdict). Never shown to the model."""
@@ -87,7 +88,19 @@ class Debugger:
         self.on_event = on_event
 
     async def run(self, problem: Problem, on_event: EventSink | None = None) -> DebugRecord:
+        """Run the loop on ``problem``; raises ``ProblemError`` before any work if the problem cannot be run."""
+        check_problem(problem, self.options)
         return await _Run(self, problem, on_event or self.on_event).run()
+
+
+def check_problem(problem: Problem, options: DebugOptions) -> None:
+    """Refuse, with a clear reason, what the loop cannot work on."""
+    if not problem.prompt.strip():
+        raise ProblemError(f"{problem.task_id}: the prompt is empty")
+    if options.strategy is Strategy.IN_EXECUTION and (problem.kind is ProblemKind.STDIO or not problem.entry_point):
+        raise ProblemError(f"{problem.task_id}: in-execution tracing needs a function problem with an entry point")
+    if options.strategy is Strategy.ORACLE and not problem.given_tests:
+        raise ProblemError(f"{problem.task_id}: the oracle strategy needs the problem's visible tests (given_tests)")
 
 
 class _Run:
@@ -238,8 +251,7 @@ class _Run:
 
     async def in_execution_round(self, current: Attempt, iteration: int) -> Attempt | str:
         problem, options = self.problem, self.options
-        if self.stdio or not problem.entry_point:
-            raise ValueError("in-execution tracing needs a function problem with an entry point")
+        assert problem.entry_point is not None  # check_problem refused the run otherwise
         inputs = self.record.self_tests.inputs[: options.max_traces]
         started = time.monotonic()
         traces: list[Trace] = await trace_program_async(

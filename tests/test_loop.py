@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox import AsyncSandbox, Sandbox
+from selfdebug.errors import ProblemError
 from selfdebug.events import Event, EventKind
 from selfdebug.llm import LLMUnavailable, ScriptedModel
 from selfdebug.loop import Debugger, parse_block_verdicts
@@ -156,3 +157,21 @@ def test_block_verdicts_are_parsed_leniently() -> None:
 def test_unknown_options_are_rejected() -> None:
     with pytest.raises(ValueError, match="strategy"):
         DebugOptions.model_validate({"strategy": "magic"})
+
+
+@pytest.mark.parametrize(
+    ("problem", "options", "reason"),
+    [
+        (PROBLEM.model_copy(update={"prompt": "  \n"}), {}, "prompt is empty"),
+        (PROBLEM.model_copy(update={"given_tests": []}), {"strategy": "oracle"}, "visible tests"),
+        (Problem(task_id="io", prompt="Read two ints, print the sum.", kind="stdio"), {"strategy": "in_execution"},
+         "function problem"),
+    ],
+)
+def test_problems_the_loop_cannot_run_are_refused_clearly(problem: Problem, options: dict[str, str], reason: str,
+                                                          async_sandbox: AsyncSandbox) -> None:
+    model = ScriptedModel()
+    debugger = Debugger(model, async_sandbox, DebugOptions.model_validate(options))
+    with pytest.raises(ProblemError, match=reason):
+        asyncio.run(debugger.run(problem))
+    assert model.history == []  # refused before any model call

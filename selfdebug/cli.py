@@ -74,6 +74,8 @@ def _write_results(path: Path, results: list[SampleResult]) -> None:
             handle.write(json.dumps(result.model_dump(mode="json")) + "\n")
 
 
+from selfdebug.cli_engine import register as _register_engine  # noqa: E402 (the engine's commands, last)
 from selfdebug.cli_service import register as _register_service  # noqa: E402 (the service commands, last)
 
+_register_engine(app)
 _register_service(app)

@@ -1,0 +1,242 @@
+"""The engine's commands: ``selfdebug run`` (a problem set), ``selfdebug solve`` (one problem), ``selfdebug report``.
+
+Both ``run`` and ``solve`` talk to the configured LLM endpoint (``SELFDEBUG_LLM_*``), or start the embedded
+SmolLM2 server when none is configured, and use one warm sandbox pool for self-tests, traces and the hidden-test
+evaluation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from tqdm import tqdm
+
+from sandbox import AsyncSandbox, Sandbox, SandboxError, SandboxSettings
+from selfdebug.batch import run_batch, write_report
+from selfdebug.datasets import DATASET_NAMES, Dataset, load_dataset, parse_problems
+from selfdebug.errors import SelfDebugError
+from selfdebug.evaluation import EvaluationSettings, Judge
+from selfdebug.events import Event
+from selfdebug.llm import ChatModel, LLMError, LLMSettings, open_chat_model
+from selfdebug.loop import Debugger, Evaluator
+from selfdebug.options import DebugOptions, Feedback, Strategy
+from selfdebug.problems import Problem, ProblemKind
+from selfdebug.record import DebugRecord
+from selfdebug.report import render_markdown
+
+__all__ = ["register"]
+
+EXIT_USAGE = 2
+EXIT_FAULT = 3
+
+StrategyOpt = Annotated[
+    str, typer.Option("--strategy", "-s", help="Comma-separated: none, post_execution, in_execution, oracle.")
+]
+FeedbackOpt = Annotated[Feedback, typer.Option("--feedback", help="Post-execution feedback level.")]
+GuardOpt = Annotated[bool, typer.Option("--guard/--no-guard", help="Keep a repair only if it is shown better.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="Model name at the endpoint.")]
+IterOpt = Annotated[int, typer.Option("--max-iterations", min=0, max=10, help="Repair rounds (the paper: 2).")]
+TestsOpt = Annotated[int, typer.Option("--num-tests", min=1, max=50, help="Self-generated tests to ask for.")]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _options(strategies: str, feedback: Feedback, guard: bool, max_iterations: int,
+             num_tests: int) -> list[DebugOptions]:
+    chosen = []
+    for name in (part.strip() for part in strategies.split(",") if part.strip()):
+        try:
+            strategy = Strategy(name)
+        except ValueError:
+            known = ", ".join(s.value for s in Strategy)
+            raise _fail(f"unknown strategy {name!r}; choose from {known}", EXIT_USAGE) from None
+        chosen.append(DebugOptions(strategy=strategy, feedback=feedback, guard=guard, max_iterations=max_iterations,
+                                   num_tests=num_tests))
+    if not chosen:
+        raise _fail("--strategy names no strategy", EXIT_USAGE)
+    return chosen
+
+
+@dataclass
+class _Engine:
+    model: ChatModel
+    sandbox: Sandbox
+    evaluator: Evaluator | None
+
+
+@asynccontextmanager
+async def _engine(model: str | None, dataset: Dataset | None) -> AsyncIterator[_Engine]:
+    settings = LLMSettings(model=model) if model else LLMSettings()
+    sandbox = Sandbox(SandboxSettings())
+    await asyncio.to_thread(sandbox.start)
+    try:
+        async with open_chat_model(settings) as chat:
+            evaluator: Evaluator | None = None
+            if dataset is not None:
+                judge = Judge(sandbox, dataset, EvaluationSettings())
+
+                async def evaluate(problem: Problem, program: str) -> tuple[bool, str]:
+                    result = await asyncio.to_thread(judge.evaluate_program, problem, program)
+                    return result.passed, str(result.verdict)
+
+                evaluator = evaluate
+            yield _Engine(chat, sandbox, evaluator)
+    finally:
+        await asyncio.to_thread(sandbox.close)
+
+
+async def _run_all(dataset: Dataset, problems: list[Problem], options: list[DebugOptions], model: str | None,
+                   output: Path, concurrency: int) -> str:
+    async with _engine(model, dataset) as engine:
+        for option in options:
+            debugger = Debugger(engine.model, AsyncSandbox(sandbox=engine.sandbox), option,
+                                evaluator=engine.evaluator)
+            with tqdm(total=len(problems), desc=option.label, unit="problem") as bar:
+                await run_batch(problems, debugger, output / dataset.name, concurrency=concurrency,
+                                on_record=_ticker(bar))
+    reports = write_report(output / dataset.name, title=f"Self-debugging on {dataset.name}")
+    return render_markdown(reports, title=f"Self-debugging on {dataset.name}")
+
+
+def _ticker(bar: tqdm[Any]) -> Callable[[DebugRecord], None]:
+    def tick(_record: DebugRecord) -> None:
+        bar.update()
+
+    return tick
+
+
+def _print_event(event: Event) -> None:
+    data = event.data
+    summary = {
+        "program_generated": lambda: f"{len(data.get('program', '').splitlines())} lines",
+        "tests_generated": lambda: f"{data.get('usable')} usable, {data.get('dropped')} dropped",
+        "executed": lambda: f"{data.get('passed')}/{data.get('total')} self-tests passed",
+        "trace_recorded": lambda: f"{len(data.get('traces', []))} traces",
+        "program_repaired": lambda: "kept" if data.get("kept") else f"not kept ({data.get('reason')})",
+        "guard": lambda: str(data.get("reason")),
+        "evaluated": lambda: f"hidden tests by iteration: {data.get('hidden_by_iteration')}",
+        "finished": lambda: f"stop: {data.get('stop_reason')}",
+    }.get(event.kind.value, lambda: "")()
+    typer.echo(f"[{event.iteration}] {event.kind.value}: {summary}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``solve`` and ``report`` to the ``selfdebug`` command line."""
+
+    @app.command()
+    def run(
+        dataset: Annotated[str, typer.Option("--dataset", "-d", help=f"{', '.join(DATASET_NAMES)} or a JSONL path.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="Results folder (rerun to resume).")],
+        strategy: StrategyOpt = "post_execution",
+        feedback: FeedbackOpt = Feedback.DETAIL,
+        guard: GuardOpt = False,
+        model: ModelOpt = None,
+        limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="Only the first N problems.")] = None,
+        concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 2,
+        max_iterations: IterOpt = 2,
+        num_tests: TestsOpt = 10,
+    ) -> None:
+        """Run the self-debugging loop over a problem set; write results.jsonl per strategy and a report."""
+        chosen = _options(strategy, feedback, guard, max_iterations, num_tests)
+        try:
+            data = load_dataset(dataset)
+        except SelfDebugError as exc:
+            raise _fail(str(exc), EXIT_USAGE) from exc
+        problems = list(data)[:limit]
+        try:
+            table = asyncio.run(_run_all(data, problems, chosen, model, output, concurrency))
+        except (SandboxError, LLMError) as exc:
+            raise _fail(f"{type(exc).__name__}: {exc}", EXIT_FAULT) from exc
+        except SelfDebugError as exc:
+            raise _fail(str(exc), EXIT_USAGE) from exc
+        typer.echo(table)
+        typer.echo(f"report: {output / data.name / 'report.md'}")
+
+    @app.command()
+    def solve(
+        problem: Annotated[str, typer.Argument(help="A problem: a file (.py/.txt prompt, or a .json problem) or "
+                                                    "the prompt text itself; '-' reads stdin.")],
+        entry_point: Annotated[str | None, typer.Option("--entry-point", "-e", help="The function to write.")]
+        = None,
+        stdio: Annotated[bool, typer.Option("--stdio", help="A stdin/stdout program, not a function.")] = False,
+        strategy: StrategyOpt = "post_execution",
+        feedback: FeedbackOpt = Feedback.DETAIL,
+        guard: GuardOpt = False,
+        model: ModelOpt = None,
+        max_iterations: IterOpt = 2,
+        num_tests: TestsOpt = 10,
+        record_out: Annotated[Path | None, typer.Option("--record", help="Write the whole record (JSON) here.")]
+        = None,
+    ) -> None:
+        """Solve one problem with the loop, showing each step, and print the final program."""
+        (option,) = _options(strategy, feedback, guard, max_iterations, num_tests)[:1]
+        try:
+            parsed = _read_problem(problem, entry_point, stdio)
+        except (SelfDebugError, ValueError) as exc:
+            raise _fail(str(exc), EXIT_USAGE) from exc
+
+        async def go() -> DebugRecord:
+            async with _engine(model, None) as engine:
+                debugger = Debugger(engine.model, AsyncSandbox(sandbox=engine.sandbox), option, on_event=_print_event)
+                return await debugger.run(parsed)
+
+        try:
+            record = asyncio.run(go())
+        except (SandboxError, LLMError) as exc:
+            raise _fail(f"{type(exc).__name__}: {exc}", EXIT_FAULT) from exc
+        except SelfDebugError as exc:
+            raise _fail(str(exc), EXIT_USAGE) from exc
+        if record_out is not None:
+            record_out.write_text(record.model_dump_json(indent=2))
+        if record.error:
+            typer.echo(f"note: {record.error}", err=True)
+        typer.echo(record.final_program)
+
+    @app.command()
+    def report(
+        output: Annotated[Path, typer.Argument(help="A folder written by `selfdebug run` (DIR/<dataset>).")],
+    ) -> None:
+        """Rebuild report.md, report.json and pass_at_1.png from the results under a run folder."""
+        if not output.is_dir():
+            raise _fail(f"{output} is not a folder", EXIT_USAGE)
+        typer.echo(render_markdown(write_report(output)))
+
+
+def _read_problem(source: str, entry_point: str | None, stdio: bool) -> Problem:
+    """A problem from a JSON file (our generic JSONL record format), a prompt file, stdin, or the text itself."""
+    path = Path(source)
+    if source == "-":
+        text = sys.stdin.read()
+    elif path.suffix in (".json", ".jsonl") and path.is_file():
+        # One problem in the generic dataset format (a .json object or a one-line .jsonl).
+        data = json.dumps(json.loads(path.read_text())).encode() if path.suffix == ".json" else path.read_bytes()
+        return next(iter(parse_problems(data, str(path)).values()))
+    elif path.is_file():
+        text = path.read_text()
+    else:
+        text = source
+    kind = ProblemKind.STDIO if stdio else ProblemKind.FUNCTION
+    if kind is ProblemKind.FUNCTION and entry_point is None:
+        entry_point = _guess_entry_point(text)
+    return Problem(task_id=path.stem if path.is_file() else "problem", prompt=text, kind=kind,
+                   entry_point=entry_point)
+
+
+def _guess_entry_point(prompt: str) -> str:
+    """The last function the prompt declares (HumanEval prompts end with the one to write)."""
+    names: list[str] = re.findall(r"^def\s+([A-Za-z_]\w*)\s*\(", prompt, flags=re.MULTILINE)
+    if not names:
+        raise ValueError("no --entry-point given and the prompt declares no function; pass --entry-point or --stdio")
+    return names[-1]

@@ -99,6 +99,8 @@ def render_plot(reports: Sequence[StrategyReport], path: Path) -> None:
         ax.legend(fontsize=8)
         rounds = max((len(r.pass_at_1) for r in reports), default=1)
         ax.set_xticks(range(rounds))
+        best = max((100 * p for r in reports for p in r.pass_at_1), default=0.0)
+        ax.set_ylim(0, max(5.0, best * 1.15))  # small models score near 0: keep the axis honest, not inverted
         fig.tight_layout()
         fig.savefig(path)
     finally:

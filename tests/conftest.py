@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from sandbox import Sandbox, SandboxSettings
+from tests.llm.fixtures import embedded_server
+
+__all__ = ["embedded_server"]  # one real llama.cpp server per session, shared by every test package
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -15,8 +18,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # Anything that takes the sandbox fixture needs Docker: mark it so `-m "not docker"` gives a quick unit run.
     for item in items:
-        if {"sandbox", "sandbox_settings", "gvisor_sandbox"} & set(getattr(item, "fixturenames", ())):
+        names = set(getattr(item, "fixturenames", ()))
+        if {"sandbox", "sandbox_settings", "gvisor_sandbox"} & names:
             item.add_marker(pytest.mark.docker)
+        if "embedded_server" in names:
+            item.add_marker(pytest.mark.llm)
 
 
 @pytest.fixture(scope="session")

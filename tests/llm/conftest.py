@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.llm.fixtures import embedded_server, scripted_server
+from tests.llm.fixtures import scripted_server
 
-__all__ = ["embedded_server", "scripted_server"]
+__all__ = ["scripted_server"]  # embedded_server comes from tests/conftest.py: one real server per session
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

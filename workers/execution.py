@@ -76,9 +76,12 @@ async def _supervise(rt: Runtime, job: Job, run: int) -> _Outcome:
 
     async def stop(reason: str) -> None:
         why.append(reason)
-        engine.cancel()
+        # Containers first: the engine's thread blocked on a sandbox run wakes up at once, and the container
+        # goes back to the pool as dirty (replaced by a fresh one). Then the coroutine (an LLM call, say).
         if rt.pool is not None:
-            await asyncio.to_thread(rt.pool.stop_job, job.id)
+            killed = await asyncio.to_thread(rt.pool.stop_job, job.id)
+            log.info("job %s stopping (%s): killed %d sandbox container(s)", job.id, reason, killed)
+        engine.cancel()
 
     async def watch() -> None:
         while not engine.done():

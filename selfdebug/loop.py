@@ -26,7 +26,7 @@ from selfdebug.prompts import (
     block_verdict_prompt,
     generation_prompt,
     repair_prompt,
-    test_generation_prompt,
+    selftest_prompt,
 )
 from selfdebug.record import Attempt, BlockVerdict, DebugRecord, SelfTests, StopReason
 from selfdebug.selftests import parse_tests
@@ -214,7 +214,7 @@ class _Run:
             record.self_tests = SelfTests(source="visible", asserts=list(problem.given_tests),
                                           usable=len(problem.given_tests))
         else:
-            messages = test_generation_prompt(problem.prompt, problem.entry_point, options.num_tests, stdio=self.stdio)
+            messages = selftest_prompt(problem.prompt, problem.entry_point, options.num_tests, stdio=self.stdio)
             text, _ = await self.ask(messages)
             parsed = parse_tests(text, entry_point=problem.entry_point, kind="stdio" if self.stdio else "function",
                                  limit=options.num_tests)

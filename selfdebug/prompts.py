@@ -20,7 +20,7 @@ __all__ = [
     "block_verdict_prompt",
     "generation_prompt",
     "repair_prompt",
-    "test_generation_prompt",
+    "selftest_prompt",
 ]
 
 SYSTEM = "You are an expert Python programmer. You answer with code in a single ```python block."
@@ -112,7 +112,7 @@ def generation_prompt(prompt: str, *, stdio: bool = False) -> list[Message]:
     return _chat(template.substitute(prompt=prompt.strip("\n")))
 
 
-def test_generation_prompt(prompt: str, entry_point: str | None, n: int, *, stdio: bool = False) -> list[Message]:
+def selftest_prompt(prompt: str, entry_point: str | None, n: int, *, stdio: bool = False) -> list[Message]:
     """Ask for ``n`` self-generated tests."""
     if stdio or not entry_point:
         return _chat(_TESTS_STDIO.substitute(prompt=prompt.strip("\n"), n=n))

@@ -7,7 +7,7 @@ from selfdebug.prompts import (
     block_verdict_prompt,
     generation_prompt,
     repair_prompt,
-    test_generation_prompt,
+    selftest_prompt,
 )
 
 PROMPT = 'def add(a, b):\n    """Sum."""\n'
@@ -20,17 +20,17 @@ def user(messages: list[dict[str, str]] | list) -> str:  # type: ignore[type-arg
     return str(messages[-1]["content"])
 
 
-def test_generation_prompts() -> None:
+def selftest_prompts() -> None:
     function = user(generation_prompt(PROMPT))
     assert "```python\ndef add(a, b):" in function and "Complete the following Python function" in function
     stdio = user(generation_prompt("Read n, print n squared.", stdio=True))
     assert "standard input" in stdio and "Read n, print n squared." in stdio
 
 
-def test_test_generation_prompts() -> None:
-    function = user(test_generation_prompt(PROMPT, "add", 7))
+def test_selftest_prompts() -> None:
+    function = user(selftest_prompt(PROMPT, "add", 7))
     assert "Write 7 different test cases" in function and "`assert add(...) == ...`" in function
-    stdio = user(test_generation_prompt("Read n.", None, 3, stdio=True))
+    stdio = user(selftest_prompt("Read n.", None, 3, stdio=True))
     assert "Input:" in stdio and "Output:" in stdio and "Write 3" in stdio
 
 

@@ -48,7 +48,7 @@ class BatchStore:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.batch(batch_id), mapping={
                 "id": batch_id, "owner": owner, "status": BatchStatus.RUNNING.value, "spec": spec.model_dump_json(),
-                "total": len(ids), "done": 0, "inflight": 0, "created": now,
+                "total": len(ids), "done": 0, "inflight": 0, "concurrency": spec.concurrency, "created": now,
             })
             for job_id, job_spec in zip(ids, job_specs, strict=True):
                 pipe.hset(k.job(job_id), mapping={

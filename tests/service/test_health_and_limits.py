@@ -1,0 +1,98 @@
+"""Health, readiness, metrics; and the limits every key lives within: rate, jobs in flight, request size."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from api import APISettings
+from tests.service.conftest import KEYS, api_settings
+from tests.service.harness import ApiServer, free_port, wait_for
+from tests.service.scripted import problem
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_healthz_readyz_and_metrics(alice: httpx.Client, service: ApiServer) -> None:
+    alice.post("/v1/jobs", json={"problem": problem(), "options": {"strategy": "none"}}, params={"wait": 30})
+    with service.client() as probe:
+        assert probe.get("/healthz").json() == {"status": "ok"}
+        ready = probe.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        checks = ready.json()["checks"]
+        assert {name for name, check in checks.items() if check["ok"]} >= {"redis", "docker", "sandbox_image", "llm"}
+        # The worker reports itself every few seconds (the test's Redis was just cleaned).
+        wait_for(lambda: probe.get("/readyz").json()["checks"]["workers"]["detail"] == "1 live", 15, "a live worker")
+        metrics = probe.get("/metrics")
+        assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
+        text = metrics.text
+    for name in ('selfdebug_jobs{state="queued"}', 'selfdebug_jobs_finished_total{status="succeeded"} 1.0',
+                 "selfdebug_queue_depth", "selfdebug_sandbox_containers{", "selfdebug_llm_tokens_total{",
+                 "selfdebug_llm_latency_seconds_bucket{", "selfdebug_job_duration_seconds_count 1.0",
+                 'selfdebug_http_requests_total{method="POST",route="/v1/jobs",status="200"}', "selfdebug_workers 1.0"):
+        assert name in text, name
+
+
+def test_readyz_says_what_is_down(service_env: dict[str, str], redis_db: Any) -> None:
+    dead = f"redis://127.0.0.1:{free_port()}/0"
+    with ApiServer(api_settings(redis_url=dead, readiness_timeout=1.0, sweep=False)) as broken, \
+            broken.client() as probe:
+        reply = probe.get("/readyz")
+        assert reply.status_code == 503
+        body = reply.json()
+        assert body["status"] == "not_ready" and body["checks"]["redis"]["ok"] is False
+        assert body["checks"]["docker"]["ok"] is True
+
+
+def test_rate_limit_answers_429_with_retry_after(service_env: dict[str, str], redis_db: Any) -> None:
+    with ApiServer(api_settings(rate_limit=3, rate_window=60)) as limited, limited.client(KEYS["alice"]) as client:
+        codes = [client.get("/v1/jobs/" + "0" * 32).status_code for _ in range(4)]
+        assert codes == [404, 404, 404, 429]
+        reply = client.get("/v1/jobs/" + "0" * 32)
+        assert reply.json()["code"] == "rate_limited" and 0 < int(reply.headers["retry-after"]) <= 60
+        with limited.client(KEYS["bob"]) as other:  # per key
+            assert other.get("/v1/jobs/" + "0" * 32).status_code == 404
+
+
+def test_jobs_in_flight_are_capped_per_key(service_env: dict[str, str], redis_db: Any) -> None:
+    settings = api_settings(queue="selfdebug-nobody", max_active_jobs=2)
+    with ApiServer(settings) as capped, capped.client(KEYS["alice"]) as client:
+        body = {"problem": problem()}
+        ids = [client.post("/v1/jobs", json=body).json()["id"] for _ in range(2)]
+        refused = client.post("/v1/jobs", json=body)
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        client.delete(f"/v1/jobs/{ids[0]}")  # a finished (here: cancelled) job frees a slot
+        assert client.post("/v1/jobs", json=body).status_code == 202
+
+
+def test_request_size_limit(service_env: dict[str, str], redis_db: Any) -> None:
+    with ApiServer(api_settings(max_body_bytes=2048)) as small, small.client(KEYS["alice"]) as client:
+        big = {"problem": {**problem(), "prompt": "x" * 4096}}
+        reply = client.post("/v1/jobs", json=big)
+        assert reply.status_code == 413 and reply.json()["code"] == "payload_too_large"
+
+        def chunks() -> Any:  # no Content-Length: counted as it streams
+            yield json.dumps(big).encode()
+
+        streamed = client.post("/v1/jobs", content=chunks(), headers={"content-type": "application/json"})
+        assert streamed.status_code == 413
+
+
+def test_settings_read_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SELFDEBUG_API_KEYS", "ci:ci-token-123,dev:dev-token-456")
+    keys = APISettings().api_keys
+    assert {name: token.get_secret_value() for name, token in keys.items()} == {"ci": "ci-token-123",
+                                                                                 "dev": "dev-token-456"}
+    monkeypatch.setenv("SELFDEBUG_API_KEYS", '{"ci": "ci-token-123"}')
+    assert list(APISettings().api_keys) == ["ci"]
+    monkeypatch.setenv("SELFDEBUG_API_KEYS", "ci:short")
+    with pytest.raises(ValueError, match="shorter than 8"):
+        APISettings()
+
+
+def test_anonymous_mode(service_env: dict[str, str], redis_db: Any) -> None:
+    with ApiServer(api_settings(api_keys={}, allow_anonymous=True)) as open_api, open_api.client() as client:
+        assert client.get("/v1/jobs/" + "0" * 32).status_code == 404

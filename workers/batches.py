@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from selfdebug.record import DebugRecord
 from selfdebug.report import render_markdown, summarize
 from workers.batch_store import BatchStore
-from workers.models import BatchStatus, Job
+from workers.models import BatchStatus, Job, JobStatus
 from workers.store import Finished
 
 __all__ = ["after_job", "finalize", "record_of"]
@@ -25,7 +25,8 @@ def record_of(job: Job) -> DebugRecord:
         return job.result.record
     options = job.spec.options
     return DebugRecord(task_id=job.spec.task_id, strategy=options.label, options=options.model_dump(mode="json"),
-                       stop_reason=job.status.value, error=job.reason or job.status.value)
+                       stop_reason=job.status.value,
+                       error=job.reason or (None if job.status is JobStatus.SUCCEEDED else job.status.value))
 
 
 async def after_job(batches: BatchStore, finished: Finished, send: Send, *, holder: str) -> None:

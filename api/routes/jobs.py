@@ -54,7 +54,7 @@ async def load_job(services: Services, job_id: str, caller: str) -> Job:
 
 @router.post("", status_code=202, response_model=JobView,
              responses={200: {"model": JobView, "description": "The job ended within ?wait= seconds."},
-                        **error_responses(401, 413, 422, 429, 503)},
+                        **error_responses(400, 401, 413, 422, 429, 503)},
              summary="Submit a problem", description="Queues a self-debugging job: the model writes a program and "
              "its own tests, the sandbox runs them, and the loop repairs the program. 202 with the job and its "
              "links; with ?wait=SECONDS, 200 and the finished job if it ends within that time.")

@@ -113,12 +113,14 @@ class Container:
         return reply
 
     def _read_line(self, deadline: float) -> dict[str, Any]:
+        scanned = 0  # bytes already searched for the newline: a 100 MB reply must not be searched once per recv
         while True:
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", scanned)
             if end >= 0:
                 line = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
                 return dict(json.loads(line))
+            scanned = len(self._buffer)
             self._fill(deadline)
 
     def _fill(self, deadline: float) -> None:

@@ -605,7 +605,7 @@ def arguments(source: str, namespace: dict[str, Any]) -> tuple[tuple[Any, ...], 
     def capture(*args: Any, **kwargs: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         return args, kwargs
 
-    code = compile(f"__capture__({source}\n)", "<input>", "eval")
+    code = compile(f"__capture__({source}\n)", "<input>", "eval", dont_inherit=True)
     result: tuple[tuple[Any, ...], dict[str, Any]] = eval(code, namespace, {"__capture__": capture})
     return result
 
@@ -660,7 +660,7 @@ def run(program: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     entry_point, inputs = str(options["entry_point"]), [str(s) for s in options.get("inputs") or []]
     try:
         functions = split_blocks(program)
-        code = compile(program, FILENAME, "exec")
+        code = compile(program, FILENAME, "exec", dont_inherit=True)
     except SyntaxError as exc:
         return {"error": f"the program does not compile: SyntaxError: {exc.msg} (line {exc.lineno})", "traces": []}
     namespace: dict[str, Any] = {"__name__": "solution", "__builtins__": builtins}

@@ -93,8 +93,6 @@ def test_humaneval_7_is_judged_with_the_prompts_imports(sandbox: Sandbox, data: 
     assert Judge(sandbox, dataset, eval_settings).evaluate(sample).passed
 
 
-@pytest.mark.xfail(strict=True, reason="sandbox bug: the runner compiles programs with its own "
-                   "`from __future__ import annotations` (compile() without dont_inherit=True)")
 def test_annotations_are_evaluated_as_plain_python_does(sandbox: Sandbox, eval_settings: EvaluationSettings) -> None:
     problem = Problem(task_id="t", prompt="", entry_point="f", tests=["assert f([1]) == [1]"])
     dataset = Dataset(name="t", source="-", digest="0" * 64, problems={"t": problem})

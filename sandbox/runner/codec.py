@@ -16,6 +16,7 @@ __all__ = ["MAX_REPR", "Opaque", "decode", "encode"]
 
 MAX_REPR = 1000
 _MAX_DEPTH = 200
+_MAX_JSON_INT_BITS = 10_000  # about 3000 decimal digits, safely under sys.get_int_max_str_digits()'s 4300
 
 
 class Opaque:
@@ -50,7 +51,9 @@ def encode(value: Any, _depth: int = 0) -> Any:
     if value is None or kind is bool or kind is str:
         return value
     if kind is int:
-        return value
+        # Past ~4300 digits, int <-> decimal str raises (CPython's DoS guard), so json could not carry it either
+        # way; hex is exempt from that limit.
+        return value if value.bit_length() <= _MAX_JSON_INT_BITS else {"$i": hex(value)}
     if kind is float:
         return _float(value)
     depth = _depth + 1
@@ -109,6 +112,8 @@ def decode(data: Any) -> Any:
         return frozenset(decode(item) for item in body)
     if tag == "$f":
         return float(body)
+    if tag == "$i":
+        return int(body, 16)
     if tag == "$b":
         return base64.b64decode(body)
     if tag == "$c":

@@ -143,7 +143,7 @@ def explain_assertion(exc: BaseException, source: str, filename: str) -> dict[st
         return info
 
     def evaluate(expr: ast.expr) -> Any:
-        code = compile(ast.Expression(expr), filename, "eval")
+        code = compile(ast.Expression(expr), filename, "eval", dont_inherit=True)
         return eval(code, frame.f_globals, frame.f_locals)
 
     try:
@@ -218,7 +218,7 @@ class Child:
             stderr = sys.stderr = CappedText(self.limits["output_bytes"])
         if kind != "harness":
             try:
-                code = compile(program, "<solution>", "exec")
+                code = compile(program, "<solution>", "exec", dont_inherit=True)
                 with self.limited(float(self.limits["test_timeout"])):
                     exec(code, namespace)
                 if self.timer_fired:
@@ -263,7 +263,7 @@ class Child:
             filename = f"<test {index}>"
             source = req["tests"][index]["code"]
             linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-            exec(compile(source, filename, "exec"), namespace)
+            exec(compile(source, filename, "exec", dont_inherit=True), namespace)
             return {}
         if kind == "calls":
             function = namespace.get(req["entry_point"])
@@ -278,7 +278,7 @@ class Child:
                      "PAYLOAD": req.get("payload"), "emit": emitted.append}
             source = req["harness"]
             linecache.cache["<harness>"] = (len(source), None, source.splitlines(True), "<harness>")
-            exec(compile(source, "<harness>", "exec"), scope)
+            exec(compile(source, "<harness>", "exec", dont_inherit=True), scope)
             if not emitted:
                 raise RuntimeError("the harness finished without calling emit()")
             return {"value": emitted[-1]}

@@ -80,3 +80,8 @@ def test_decode_rejects_unknown_tags() -> None:
         assert "unknown tag" in str(exc)
     else:
         raise AssertionError("an unknown tag was accepted")
+
+
+def test_huge_ints_cross_json_in_both_directions() -> None:
+    value = 7**20_000  # ~17,000 digits: decimal conversion would raise ValueError
+    assert roundtrip(value) == value and roundtrip(-value) == -value

@@ -164,3 +164,15 @@ def test_limits_can_only_be_lowered(sandbox: Sandbox) -> None:
 def test_unknown_limit_fields_are_rejected() -> None:
     with pytest.raises(ValueError, match="extra"):
         Limits.model_validate({"test_timeout": 1, "memory": 5})
+
+
+def test_programs_do_not_inherit_the_runners_future_imports(sandbox: Sandbox) -> None:
+    # Plain CPython evaluates annotations at definition time: an unimported name is a NameError.
+    result = sandbox.run_tests("def f(x: List[int]):\n    return x\n", ["assert f([1]) == [1]"])
+    assert result.tests[0].verdict is Verdict.ERROR
+    assert result.tests[0].exception is not None and result.tests[0].exception.type == "NameError"
+
+
+def test_huge_int_outputs_come_back_whole(sandbox: Sandbox) -> None:
+    result = sandbox.run_calls("def f(n):\n    return 7 ** n\n", "f", [[20_000]])
+    assert result.passed and result.tests[0].output == 7**20_000

@@ -97,17 +97,18 @@ class WorkerProcess:
         raw = client.get(f"{prefix}:worker:{socket.gethostname()}:{self.pid}")
         return json.loads(raw) if raw else None
 
-    def ready(self, timeout: float = 90.0) -> Self:
+    def ready(self, timeout: float = 90.0, *, warm: bool = True) -> Self:
+        """Wait until the worker reports itself (and, with ``warm``, its sandbox pool has started)."""
         client = redis.Redis.from_url(self.env["SELFDEBUG_REDIS_URL"])
         try:
-            def warm() -> bool:
+            def up() -> bool:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise AssertionError(f"the worker exited ({self.process.returncode}):\n{self.log_tail()}")
                 report = self.report(client)
-                return bool(report and report.get("pool"))
+                return bool(report and (report.get("pool") or not warm))
 
-            wait_for(warm, timeout, f"{self.name} to warm up")
+            wait_for(up, timeout, f"{self.name} to warm up")
         finally:
             client.close()
         return self

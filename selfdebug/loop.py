@@ -336,9 +336,11 @@ class _Run:
     async def evaluate(self) -> None:
         assert self.d.evaluator is not None
         verdicts: dict[str, tuple[bool, str]] = {}
+        started = time.monotonic()
         for program in self.record.program_by_iteration:
             if program not in verdicts:
                 verdicts[program] = await self.d.evaluator(self.problem, program) if program else (False, "no_code")
+        self.record.eval_seconds = time.monotonic() - started
         self.record.hidden_by_iteration = [verdicts[p][0] for p in self.record.program_by_iteration]
         for attempt in self.record.attempts:
             if attempt.program in verdicts:

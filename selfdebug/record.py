@@ -91,7 +91,8 @@ class DebugRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     seconds: float = 0.0
     llm_seconds: float = 0.0
-    sandbox_seconds: float = 0.0
+    sandbox_seconds: float = 0.0  # self-tests and traces: what the loop itself ran
+    eval_seconds: float = 0.0  # the hidden-test evaluation (never shown to the model)
 
     @property
     def first_passed(self) -> bool | None:

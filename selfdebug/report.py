@@ -83,28 +83,26 @@ def render_markdown(reports: Sequence[StrategyReport], *, title: str = "Self-deb
 
 def render_plot(reports: Sequence[StrategyReport], path: Path) -> None:
     """pass@1 by iteration, one line per strategy, as a PNG."""
-    import matplotlib
+    # The object API with the Agg canvas: no pyplot state machine (and its slow import), no display needed.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # no display here; and never pick an interactive backend inside a service
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=110)
-    try:
-        for r in reports:
-            ax.plot(range(len(r.pass_at_1)), [100 * p for p in r.pass_at_1], marker="o", label=r.strategy)
-        ax.set_xlabel("iteration (0 = first program)")
-        ax.set_ylabel("pass@1 on hidden tests (%)")
-        ax.set_title("pass@1 by iteration and strategy")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-        rounds = max((len(r.pass_at_1) for r in reports), default=1)
-        ax.set_xticks(range(rounds))
-        best = max((100 * p for r in reports for p in r.pass_at_1), default=0.0)
-        ax.set_ylim(0, max(5.0, best * 1.15))  # small models score near 0: keep the axis honest, not inverted
-        fig.tight_layout()
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
+    fig = Figure(figsize=(6.4, 4.0), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for r in reports:
+        ax.plot(range(len(r.pass_at_1)), [100 * p for p in r.pass_at_1], marker="o", label=r.strategy)
+    ax.set_xlabel("iteration (0 = first program)")
+    ax.set_ylabel("pass@1 on hidden tests (%)")
+    ax.set_title("pass@1 by iteration and strategy")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    rounds = max((len(r.pass_at_1) for r in reports), default=1)
+    ax.set_xticks(range(rounds))
+    best = max((100 * p for r in reports for p in r.pass_at_1), default=0.0)
+    ax.set_ylim(0, max(5.0, best * 1.15))  # small models score near 0: keep the axis honest, not inverted
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 def summarize_all(records: Mapping[str, Sequence[DebugRecord]]) -> list[StrategyReport]:

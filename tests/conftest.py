@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from sandbox import Sandbox, SandboxSettings
+from selfdebug.datasets import DatasetSettings
 from tests.llm.fixtures import embedded_server
 
 __all__ = ["embedded_server"]  # one real llama.cpp server per session, shared by every test package
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The shared datasets, wherever this checkout lives (CI clones it elsewhere): SELFDEBUG_DATA_DIR or the default.
+DATA = DatasetSettings().data_dir
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""Build the sandbox image, with or without a registry: ``python -m sandbox.image build``.
+"""Build the sandbox image, with or without a registry: ``python -m sandbox build``.
 
 The tag is a hash of what goes into the image (the Dockerfile, the runner, the base image's id), so a build
 is skipped when nothing changed and the host always runs the runner it was shipped with. With no registry
@@ -136,13 +136,13 @@ def ensure_image(client: DockerClient, settings: SandboxSettings) -> str:
     """The image to run: the configured one if set (it must exist), else the built content-addressed one."""
     if settings.image:
         if not _has_image(client, settings.image):
-            raise ImageError(f"sandbox image {settings.image!r} not found; build it with python -m sandbox.image build")
+            raise ImageError(f"sandbox image {settings.image!r} not found; build it with python -m sandbox build")
         return settings.image
     return build_image(client, settings)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sandbox.image", description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None, *, prog: str = "python -m sandbox") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["build", "tag"], help="build the image, or print the tag it would get")
     parser.add_argument("--force", action="store_true", help="rebuild even if the tag exists")
     args = parser.parse_args(argv)
@@ -155,5 +155,5 @@ def main(argv: list[str] | None = None) -> None:
     print(build_image(client, settings, force=args.force))
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the older spelling, python -m sandbox.image build, still works
+    main(prog="python -m sandbox.image")

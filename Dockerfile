@@ -1,0 +1,27 @@
+# The service's image: `selfdebug serve` (the API) and `selfdebug worker` (the workers) run from it.
+# BASE is python:3.11-slim normally; with no registry, the offline base that `python -m sandbox build` makes
+# (selfdebug-base:bookworm, debootstrap + python3) works too: pip and venv then come from Debian's packages.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+
+RUN if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then \
+        apt-get update && apt-get install -y --no-install-recommends python3-venv python3-pip ca-certificates \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY selfdebug selfdebug
+COPY sandbox sandbox
+COPY api api
+COPY workers workers
+# EXTRAS=local adds the embedded model's server (llama-cpp-python; it compiles for about 9 minutes).
+ARG EXTRAS=""
+RUN python3 -m venv /venv \
+    && /venv/bin/pip install --no-cache-dir --disable-pip-version-check ".${EXTRAS:+[$EXTRAS]}"
+ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
+
+EXPOSE 8000
+# Root, because the workers and the API drive the host's Docker engine through its socket (that is root-equivalent:
+# run the service on a host dedicated to it, or point DOCKER_HOST at a separate engine).
+CMD ["selfdebug", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -44,7 +44,7 @@ class APISettings(ServiceSettings):
     executions_pool_size: int = Field(2, ge=1, le=64, description="Warm containers for POST /v1/executions.")
     executions_concurrency: int = Field(4, ge=1, description="Executions run at once by one API process.")
     executions_queue_timeout: float = Field(10.0, gt=0, description="Seconds an execution waits for a slot "
-                                                                    "before 503.")
+                                                                    "before 429.")
     execution_max_timeout: float = Field(10.0, gt=0, description="Most seconds per test an execution may ask.")
     execution_job_timeout: float = Field(30.0, gt=0, description="Most seconds one whole execution may take.")
     sse_ping_interval: float = Field(15.0, gt=0, le=60, description="Seconds between keep-alive comments on "

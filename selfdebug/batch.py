@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from selfdebug.errors import RunError
@@ -48,9 +48,12 @@ def load_records(path: Path) -> list[DebugRecord]:
 
 
 async def run_batch(problems: Sequence[Problem], debugger: Debugger, output_dir: Path, *, concurrency: int = 2,
-                    on_record: Progress | None = None) -> list[DebugRecord]:
-    """Run ``debugger`` on every problem not yet recorded under ``output_dir``; return all records."""
-    run_dir = output_dir / _safe_name(debugger.options.label)
+                    on_record: Progress | None = None, seeds: Mapping[str, str] | None = None) -> list[DebugRecord]:
+    """Run ``debugger`` on every problem not yet recorded under ``output_dir``; return all records.
+
+    ``seeds`` maps task ids to given first programs (see ``Debugger.run``); those runs go to a ``seeded-`` folder.
+    """
+    run_dir = output_dir / (("seeded-" if seeds else "") + _safe_name(debugger.options.label))
     run_dir.mkdir(parents=True, exist_ok=True)
     options_path = run_dir / "options.json"
     options = debugger.options.model_dump(mode="json")
@@ -75,7 +78,7 @@ async def run_batch(problems: Sequence[Problem], debugger: Debugger, output_dir:
         async with semaphore:
             started = time.monotonic()
             try:
-                record = await debugger.run(problem)
+                record = await debugger.run(problem, seed=seeds.get(problem.task_id) if seeds else None)
             except Exception as exc:  # a bug or a sandbox fault on one problem must not end the batch
                 record = DebugRecord(task_id=problem.task_id, strategy=debugger.options.label, options=options,
                                      stop_reason="crashed", error=f"{type(exc).__name__}: {exc}",
@@ -98,7 +101,8 @@ def write_report(output_dir: Path, *, title: str = "Self-debugging report") -> l
     for results in sorted(output_dir.glob("*/results.jsonl")):
         records = load_records(results)
         if records:
-            reports.append(summarize(records[0].strategy, records))
+            label = ("seeded " if records[0].seeded else "") + records[0].strategy
+            reports.append(summarize(label, records))
     (output_dir / "report.md").write_text(render_markdown(reports, title=title))
     (output_dir / "report.json").write_text(json.dumps([r.model_dump() for r in reports], indent=2))
     if reports:

@@ -23,8 +23,8 @@ from tqdm import tqdm
 from sandbox import AsyncSandbox, Sandbox, SandboxError, SandboxSettings
 from selfdebug.batch import run_batch, write_report
 from selfdebug.datasets import DATASET_NAMES, Dataset, load_dataset, parse_problems
-from selfdebug.errors import SelfDebugError
-from selfdebug.evaluation import EvaluationSettings, Judge
+from selfdebug.errors import SelfDebugError, UnknownTaskError
+from selfdebug.evaluation import EvaluationSettings, Judge, load_samples, program_for
 from selfdebug.events import Event
 from selfdebug.llm import ChatModel, LLMError, LLMSettings, open_chat_model
 from selfdebug.loop import Debugger, Evaluator
@@ -98,14 +98,14 @@ async def _engine(model: str | None, dataset: Dataset | None) -> AsyncIterator[_
 
 
 async def _run_all(dataset: Dataset, problems: list[Problem], options: list[DebugOptions], model: str | None,
-                   output: Path, concurrency: int) -> str:
+                   output: Path, concurrency: int, seeds: dict[str, str] | None = None) -> str:
     async with _engine(model, dataset) as engine:
         for option in options:
             debugger = Debugger(engine.model, AsyncSandbox(sandbox=engine.sandbox), option,
                                 evaluator=engine.evaluator)
             with tqdm(total=len(problems), desc=option.label, unit="problem") as bar:
                 await run_batch(problems, debugger, output / dataset.name, concurrency=concurrency,
-                                on_record=_ticker(bar))
+                                on_record=_ticker(bar), seeds=seeds)
     reports = write_report(output / dataset.name, title=f"Self-debugging on {dataset.name}")
     return render_markdown(reports, title=f"Self-debugging on {dataset.name}")
 
@@ -147,16 +147,22 @@ def register(app: typer.Typer) -> None:
         concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, max=64)] = 2,
         max_iterations: IterOpt = 2,
         num_tests: TestsOpt = 10,
+        seeds: Annotated[Path | None, typer.Option(
+            "--seeds", help="Samples JSONL (task_id + solution/completion) used as the first programs instead of "
+                            "generating them, as LDB did with gpt-3.5's programs.")] = None,
     ) -> None:
         """Run the self-debugging loop over a problem set; write results.jsonl per strategy and a report."""
         chosen = _options(strategy, feedback, guard, max_iterations, num_tests)
         try:
             data = load_dataset(dataset)
+            problems = list(data)[:limit]
+            seeded = _seed_programs(data, seeds) if seeds is not None else None
         except SelfDebugError as exc:
             raise _fail(str(exc), EXIT_USAGE) from exc
-        problems = list(data)[:limit]
+        if seeded is not None:
+            problems = [p for p in problems if p.task_id in seeded]
         try:
-            table = asyncio.run(_run_all(data, problems, chosen, model, output, concurrency))
+            table = asyncio.run(_run_all(data, problems, chosen, model, output, concurrency, seeded))
         except (SandboxError, LLMError) as exc:
             raise _fail(f"{type(exc).__name__}: {exc}", EXIT_FAULT) from exc
         except SelfDebugError as exc:
@@ -212,6 +218,16 @@ def register(app: typer.Typer) -> None:
         if not output.is_dir():
             raise _fail(f"{output} is not a folder", EXIT_USAGE)
         typer.echo(render_markdown(write_report(output)))
+
+
+def _seed_programs(data: Dataset, path: Path) -> dict[str, str]:
+    """First programs from a samples file, assembled as ``evaluate`` assembles them."""
+    programs = {}
+    for sample in load_samples(path):
+        if sample.task_id not in data:
+            raise UnknownTaskError(sample.task_id, data.name, source=str(path), line=sample.line)
+        programs[sample.task_id] = program_for(data[sample.task_id], sample)
+    return programs
 
 
 def _read_problem(source: str, entry_point: str | None, stdio: bool) -> Problem:

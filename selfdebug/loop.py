@@ -87,10 +87,14 @@ class Debugger:
         self.evaluator = evaluator
         self.on_event = on_event
 
-    async def run(self, problem: Problem, on_event: EventSink | None = None) -> DebugRecord:
-        """Run the loop on ``problem``; raises ``ProblemError`` before any work if the problem cannot be run."""
+    async def run(self, problem: Problem, on_event: EventSink | None = None, *, seed: str | None = None) -> DebugRecord:
+        """Run the loop on ``problem``; raises ``ProblemError`` before any work if the problem cannot be run.
+
+        ``seed`` is a first program written elsewhere (LDB's setting: e.g. a stronger model's programs), used
+        instead of asking the model for one; the loop then only tests and repairs it.
+        """
         check_problem(problem, self.options)
-        return await _Run(self, problem, on_event or self.on_event).run()
+        return await _Run(self, problem, on_event or self.on_event, seed).run()
 
 
 def check_problem(problem: Problem, options: DebugOptions) -> None:
@@ -106,15 +110,16 @@ def check_problem(problem: Problem, options: DebugOptions) -> None:
 class _Run:
     """The state of one problem's loop."""
 
-    def __init__(self, debugger: Debugger, problem: Problem, sink: EventSink | None) -> None:
+    def __init__(self, debugger: Debugger, problem: Problem, sink: EventSink | None, seed: str | None) -> None:
         self.d = debugger
+        self.seed = seed
         self.options = debugger.options
         self.problem = problem
         self.sink = sink
         self.started = time.monotonic()
         self.stdio_cases: list[StdioCase] = []
         self.record = DebugRecord(task_id=problem.task_id, strategy=self.options.label,
-                                  options=self.options.model_dump(mode="json"))
+                                  options=self.options.model_dump(mode="json"), seeded=seed is not None)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -176,11 +181,16 @@ class _Run:
 
     async def loop(self) -> None:
         record, options = self.record, self.options
-        text, tokens = await self.ask(generation_prompt(self.problem.prompt, stdio=self.stdio))
-        program = self.extract(text)
+        program: str | None
+        if self.seed is not None:
+            text, tokens, program = "", 0, self.seed
+        else:
+            text, tokens = await self.ask(generation_prompt(self.problem.prompt, stdio=self.stdio))
+            program = self.extract(text)
         attempt = Attempt(iteration=0, program=program or "", response=text, tokens=tokens)
         record.attempts.append(attempt)
-        await self.event(EventKind.PROGRAM_GENERATED, 0, program=attempt.program, tokens=tokens)
+        await self.event(EventKind.PROGRAM_GENERATED, 0, program=attempt.program, tokens=tokens,
+                         seeded=self.seed is not None)
         if program is None:
             record.stop_reason = StopReason.NO_CODE
             record.error = "the model returned no code"

@@ -81,6 +81,7 @@ class DebugRecord(BaseModel):
     task_id: str
     strategy: str
     options: dict[str, Any]
+    seeded: bool = False  # the first program was given (e.g. another model's), not generated
     attempts: list[Attempt] = Field(default_factory=list)
     self_tests: SelfTests = Field(default_factory=SelfTests)
     program_by_iteration: list[str] = Field(default_factory=list)

@@ -117,3 +117,19 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "--entry-point" in output
     code, output = invoke("report", str(tmp_path / "missing"))
     assert code == 2 and "not a folder" in output
+
+
+@pytest.mark.docker
+def test_run_with_seeds_repairs_given_programs(llm: ScriptedOpenAIServer, dataset: Path, tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds.jsonl"
+    seeds.write_text(json.dumps({"task_id": "toy/add", "solution": "def add(a, b):\n    return a * b\n"}) + "\n")
+    out = tmp_path / "out"
+    code, output = invoke("run", "-d", str(dataset), "-s", "post_execution", "-o", str(out), "--seeds", str(seeds))
+    assert code == 0, output
+    (record,) = load_records(out / "toy" / "seeded-post_execution-detail" / "results.jsonl")
+    assert record.seeded and "a * b" in record.attempts[0].program and record.hidden_by_iteration[-1]
+    assert "| seeded post_execution/detail | 1 |" in output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"task_id": "toy/nope", "solution": "x = 1"}) + "\n")
+    code, output = invoke("run", "-d", str(dataset), "-o", str(out), "--seeds", str(bad))
+    assert code == 2 and "toy/nope" in output

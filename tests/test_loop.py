@@ -175,3 +175,14 @@ def test_problems_the_loop_cannot_run_are_refused_clearly(problem: Problem, opti
     with pytest.raises(ProblemError, match=reason):
         asyncio.run(debugger.run(problem))
     assert model.history == []  # refused before any model call
+
+
+def test_a_seed_replaces_the_first_generation(async_sandbox: AsyncSandbox) -> None:
+    model = ScriptedModel(TESTS)  # no generation call: the seed is the first program
+    seed = "def add(a: int, b: int) -> int:\n    return a + b\n"
+    events: list[Event] = []
+    debugger = Debugger(model, async_sandbox, DebugOptions(), evaluator=_hidden, on_event=events.append)
+    record = asyncio.run(debugger.run(PROBLEM, seed=seed))
+    assert record.seeded and record.attempts[0].program == seed and record.attempts[0].tokens == 0
+    assert len(model.history) == 1 and record.stop_reason == StopReason.TESTS_PASS
+    assert events[0].data["seeded"] is True

@@ -15,6 +15,7 @@ from selfdebug.loop import Debugger, parse_block_verdicts
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord, StopReason
+from tests.judges import in_process_judge
 
 PROBLEM = Problem(
     task_id="demo/add",
@@ -33,22 +34,10 @@ def async_sandbox(sandbox: Sandbox) -> Iterator[AsyncSandbox]:
     yield AsyncSandbox(sandbox=sandbox)
 
 
-async def _hidden(problem: Problem, program: str) -> tuple[bool, str]:
-    """A hidden-test judge for these tests: the problem's asserts, run in-process (the sandbox is tested elsewhere)."""
-    namespace: dict[str, object] = {}
-    try:
-        exec(program, namespace)
-        for test in problem.tests:
-            exec(test, namespace)
-    except Exception:
-        return False, "failed"
-    return True, "passed"
-
-
 def run(model: ScriptedModel, sandbox: AsyncSandbox, problem: Problem = PROBLEM,
         **options: object) -> tuple[DebugRecord, list[Event]]:
     events: list[Event] = []
-    debugger = Debugger(model, sandbox, DebugOptions.model_validate(options), evaluator=_hidden,
+    debugger = Debugger(model, sandbox, DebugOptions.model_validate(options), evaluator=in_process_judge,
                         on_event=events.append)
     return asyncio.run(debugger.run(problem)), events
 
@@ -181,7 +170,7 @@ def test_a_seed_replaces_the_first_generation(async_sandbox: AsyncSandbox) -> No
     model = ScriptedModel(TESTS)  # no generation call: the seed is the first program
     seed = "def add(a: int, b: int) -> int:\n    return a + b\n"
     events: list[Event] = []
-    debugger = Debugger(model, async_sandbox, DebugOptions(), evaluator=_hidden, on_event=events.append)
+    debugger = Debugger(model, async_sandbox, DebugOptions(), evaluator=in_process_judge, on_event=events.append)
     record = asyncio.run(debugger.run(PROBLEM, seed=seed))
     assert record.seeded and record.attempts[0].program == seed and record.attempts[0].tokens == 0
     assert len(model.history) == 1 and record.stop_reason == StopReason.TESTS_PASS

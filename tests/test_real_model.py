@@ -17,6 +17,7 @@ from selfdebug.loop import Debugger
 from selfdebug.options import DebugOptions
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord, StopReason
+from tests.judges import in_process_judge
 
 PROBLEM = Problem(
     task_id="real/double",
@@ -27,24 +28,13 @@ PROBLEM = Problem(
 )
 
 
-async def _hidden(problem: Problem, program: str) -> tuple[bool, str]:
-    namespace: dict[str, object] = {}
-    try:
-        exec(program, namespace)
-        for test in problem.tests:
-            exec(test, namespace)
-    except Exception:
-        return False, "failed"
-    return True, "passed"
-
-
 def _run(server: EmbeddedServer, sandbox: Sandbox, options: DebugOptions) -> tuple[DebugRecord, list[Event]]:
     events: list[Event] = []
     settings = LLMSettings(base_url=server.base_url, model=server.model_name, max_tokens=384, concurrency=1)
 
     async def go() -> DebugRecord:
         async with OpenAIChatModel(settings) as model:
-            debugger = Debugger(model, AsyncSandbox(sandbox=sandbox), options, evaluator=_hidden,
+            debugger = Debugger(model, AsyncSandbox(sandbox=sandbox), options, evaluator=in_process_judge,
                                 on_event=events.append)
             return await debugger.run(PROBLEM)
 

@@ -40,7 +40,9 @@ class TrackedPool(ContainerPool):
             if job is None:
                 yield container
                 return
-            with self._lock:
+            with self._lock:  # checked and registered at once, so stop_job sees this container or we see it
+                if job in self._stopped:
+                    raise ContainerError(f"job {job} was stopped")
                 self._lent.setdefault(job, set()).add(container)
             try:
                 yield container

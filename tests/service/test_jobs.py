@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from typing import Any
 
@@ -113,8 +115,18 @@ def test_cancelling_a_running_job_kills_its_sandbox_run(alice: httpx.Client, wor
     job = finished(alice, job_id, timeout=10)
     assert job["status"] == "cancelled" and job["reason"] == "cancelled by request"
     assert time.monotonic() - started < 5
-    after = wait_for(lambda: (r := worker.report(redis_db)) and r["pool"]["recycled"] > before["recycled"] and r,
-                     15, "the killed container to be replaced")
+    reports: list[Any] = []
+
+    def replaced() -> Any:
+        reports.append(report := worker.report(redis_db))
+        return report and report["pool"]["recycled"] > before["recycled"] and report
+
+    try:
+        after = wait_for(replaced, 20, "the killed container to be replaced", interval=0.5)
+    except AssertionError:
+        os.kill(worker.pid, signal.SIGUSR1)  # Celery logs every thread's stack
+        time.sleep(2)
+        raise AssertionError(f"before {before}, then {reports[-3:]}\n{worker.log_tail(300)}") from None
     assert after["pool"]["live"] == after["pool"]["size"]
     assert alice.delete(f"/v1/jobs/{job_id}").status_code == 200  # cancelling again changes nothing
     # The pool still works: the next job runs.

@@ -114,6 +114,9 @@ def run_worker(settings: ServiceSettings | None = None, *, concurrency: int = 4,
     sandbox pool and one LLM client), prefork or solo."""
     app = make_celery(settings)
     _state["eager"] = pool in ("threads", "solo")
+    if loglevel.upper() != "DEBUG":  # one line per LLM request is noise at INFO
+        for name in ("httpx", "httpx2"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     argv = ["worker", f"--concurrency={concurrency}", f"--pool={pool}", f"--loglevel={loglevel}",
             f"--queues={app.conf['selfdebug_settings'].queue}", "--without-gossip", "--without-mingle",
             "--without-heartbeat"]

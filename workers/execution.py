@@ -50,15 +50,13 @@ async def execute_job(rt: Runtime, job_id: str) -> str:
     if job is None:
         return "skipped: the job's record is gone"
     rt.running.add(job_id)
-    token = CURRENT_JOB.set(job_id)
+    token = CURRENT_JOB.set(f"{job_id}#{run}")
     started = time.monotonic()
     try:
         outcome = await _supervise(rt, job, run)
     finally:
         CURRENT_JOB.reset(token)
         rt.running.discard(job_id)
-        if rt.pool is not None:
-            rt.pool.forget_job(job_id)
     if outcome.status is None:
         return "abandoned: the job was given to another run"
     finished = await rt.store.finish(job_id, outcome.status, reason=outcome.reason, result=outcome.result, run=run,
@@ -79,7 +77,7 @@ async def _supervise(rt: Runtime, job: Job, run: int) -> _Outcome:
         # Containers first: the engine's thread blocked on a sandbox run wakes up at once, and the container
         # goes back to the pool as dirty (replaced by a fresh one). Then the coroutine (an LLM call, say).
         if rt.pool is not None:
-            killed = await asyncio.to_thread(rt.pool.stop_job, job.id)
+            killed = await asyncio.to_thread(rt.pool.stop_job, f"{job.id}#{run}")
             log.info("job %s stopping (%s): killed %d sandbox container(s)", job.id, reason, killed)
         engine.cancel()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -19,7 +20,8 @@ from workers.errors import SandboxFault
 __all__ = ["CURRENT_JOB", "GuardedSandbox", "TrackedPool"]
 
 CURRENT_JOB: ContextVar[str | None] = ContextVar("selfdebug_current_job", default=None)
-"""The job a coroutine (and the threads it starts with ``asyncio.to_thread``) works for."""
+"""The job run (``<job id>#<run>``) a coroutine, and the threads it starts with ``asyncio.to_thread``, work for."""
+STOP_MEMORY = 3600.0  # seconds a stopped run stays refused a container (its threads may start late)
 
 
 class TrackedPool(ContainerPool):
@@ -28,7 +30,7 @@ class TrackedPool(ContainerPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._lent: dict[str, set[Container]] = {}
-        self._stopped: set[str] = set()
+        self._stopped: dict[str, float] = {}  # run -> when it was stopped
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -55,10 +57,12 @@ class TrackedPool(ContainerPool):
                             del self._lent[job]
 
     def stop_job(self, job: str) -> int:
-        """Kill every container the job holds (a blocked run there ends with an error at once); the job gets no
-        container again until ``forget_job``. Returns how many were killed."""
+        """Kill every container the run holds (a blocked run there ends with an error at once); the run never
+        gets a container again, even from a thread that starts after it ended. Returns how many were killed."""
+        now = time.monotonic()
         with self._lock:
-            self._stopped.add(job)
+            self._stopped = {run: at for run, at in self._stopped.items() if now - at < STOP_MEMORY}
+            self._stopped[job] = now
             held = list(self._lent.get(job, ()))
         for container in held:
             # Shut the attached socket down first: that wakes the thread blocked reading the runner's reply at
@@ -69,11 +73,6 @@ class TrackedPool(ContainerPool):
                     attached.shutdown(socket.SHUT_RDWR)
             container.remove()
         return len(held)
-
-    def forget_job(self, job: str) -> None:
-        with self._lock:
-            self._stopped.discard(job)
-            self._lent.pop(job, None)
 
     def held(self) -> int:
         with self._lock:

@@ -106,13 +106,15 @@ async def _supervise(rt: Runtime, job: Job, run: int) -> _Outcome:
 
 
 def _outcome(job: Job, engine: asyncio.Task[JobResult], why: str | None) -> _Outcome:
+    # Read the engine's error even when it no longer matters (a stopped run often ends with the sandbox error its
+    # killed container caused): an unread task exception is logged as a bug.
+    error = None if engine.cancelled() else engine.exception()
     if why == "lost":
         return _Outcome(None)
     if why == "cancel":
         return _Outcome(JobStatus.CANCELLED, "cancelled by request")
     if why == "timeout":
         return _Outcome(JobStatus.FAILED, f"time limit of {job.spec.time_limit:g}s exceeded")
-    error = engine.exception()
     if isinstance(error, SandboxFault):
         return _Outcome(JobStatus.FAILED, str(error))
     if error is not None:

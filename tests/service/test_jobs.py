@@ -200,3 +200,12 @@ def test_sse_resumes_from_last_event_id(alice: httpx.Client) -> None:
     with alice.stream("GET", f"/v1/jobs/{job_id}/events", params={"after": everything[-2]["id"]}) as response:
         assert [e["id"] for e in iter_sse(response)] == [everything[-1]["id"]]
     assert alice.get(f"/v1/jobs/{job_id}/events", headers={"Last-Event-ID": "nonsense"}).status_code == 422
+
+
+def test_a_job_past_its_time_limit_is_stopped_and_fails(alice: httpx.Client) -> None:
+    started = time.monotonic()
+    reply = submit(alice, {"problem": problem("demo/nap", "nap"), "time_limit": 1.5}, wait=20)
+    job = reply.json()
+    assert job["status"] == "failed" and job["reason"] == "time limit of 1.5s exceeded", job
+    assert time.monotonic() - started < 8  # the program in the sandbox sleeps 30 s: it was cut short
+    assert submit(alice, {"problem": problem()}, wait=30).json()["status"] == "succeeded"

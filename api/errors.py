@@ -12,8 +12,8 @@ Hierarchy (status, code)::
     ├── RateLimited        429 rate_limited       with Retry-After (too many requests, jobs or batches)
     └── Unavailable        503 unavailable        a dependency is down (sandbox, Redis), with Retry-After
 
-Validation errors (422) and unknown routes (404/405) use the same shape; an unexpected exception is logged and
-answered 500 ``internal`` with no traceback.
+Validation errors (422) and unknown routes (404/405) use the same shape; Redis not answering (after the client's
+retries) is 503 ``unavailable``; an unexpected exception is logged and answered 500 ``internal`` with no traceback.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
@@ -144,6 +146,11 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         return error_response(exc.status_code, str(exc.detail))
 
+    async def redis_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("Redis does not answer on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "the job store (Redis) does not answer; try again shortly", "unavailable",
+                              retry_after=5)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(500, "internal error; it has been logged", "internal")
@@ -151,4 +158,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(APIError, api_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
+    for error in (RedisConnectionError, RedisTimeoutError):
+        app.add_exception_handler(error, redis_down)
     app.add_exception_handler(Exception, unexpected)

@@ -80,7 +80,7 @@ class ReadinessProbe:
                     return settings.image
                 images = client.images.list(filters={"label": f"{settings.label}=image"})
                 if not images:
-                    raise LookupError("no sandbox image; build it with python -m sandbox.image build")
+                    raise LookupError("no sandbox image; build it with python -m sandbox build")
                 return next((tag for image in images for tag in image.tags), images[0].short_id)
             finally:
                 client.close()

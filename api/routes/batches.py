@@ -133,7 +133,7 @@ async def submit_batch(request: Annotated[BatchRequest, Body(openapi_examples=EX
     return batch_view(batch, await services.batches.status_counts(batch_id))
 
 
-@router.get("/{batch_id}", response_model=BatchView, responses=error_responses(401, 403, 404, 422, 429),
+@router.get("/{batch_id}", response_model=BatchView, responses=error_responses(401, 403, 404, 422, 429, 503),
             summary="A batch: progress, and its report once done")
 async def get_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
     batch = await _load_batch(services, batch_id, caller)
@@ -141,7 +141,7 @@ async def get_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) ->
 
 
 @router.delete("/{batch_id}", status_code=202, response_model=BatchView,
-               responses=error_responses(401, 403, 404, 422, 429), summary="Cancel a batch",
+               responses=error_responses(401, 403, 404, 422, 429, 503), summary="Cancel a batch",
                description="Sends no more of its jobs and cancels those queued or running; the report covers "
                "the jobs that ended.")
 async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
@@ -156,7 +156,7 @@ async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep)
             responses={200: {"description": "One engine record per problem (JSON Lines, problem order), with the "
                                             "job's id and status; a job that produced no record gets one saying why.",
                              "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
-                       **error_responses(401, 403, 404, 422, 429)},
+                       **error_responses(401, 403, 404, 422, 429, 503)},
             summary="The per-problem records as JSONL")
 async def batch_results(batch_id: BatchId, caller: Caller, services: ServicesDep) -> StreamingResponse:
     await _load_batch(services, batch_id, caller)

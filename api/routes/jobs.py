@@ -84,7 +84,7 @@ async def submit_job(request: Annotated[JobRequest, Body(openapi_examples=EXAMPL
     return job_view(job)
 
 
-@router.get("/{job_id}", response_model=JobView, responses=error_responses(401, 403, 404, 422, 429),
+@router.get("/{job_id}", response_model=JobView, responses=error_responses(401, 403, 404, 422, 429, 503),
             summary="A job: status, attempts, final program and verdict",
             description="With ?wait=SECONDS, waits for the job to end first (at most that long).")
 async def get_job(job_id: JobId, caller: Caller, services: ServicesDep, wait: Wait = 0) -> JobView:
@@ -98,7 +98,7 @@ async def get_job(job_id: JobId, caller: Caller, services: ServicesDep, wait: Wa
 @router.delete("/{job_id}", response_model=JobView,
                responses={202: {"model": JobView, "description": "Cancellation asked; the job stops within a "
                                                                  "heartbeat."},
-                          **error_responses(401, 403, 404, 409, 422, 429)},
+                          **error_responses(401, 403, 404, 409, 422, 429, 503)},
                summary="Cancel a job", description="A queued job is cancelled at once (200). A running one is told "
                "to stop: its LLM call is dropped and its sandbox container killed (200 if that happened within a "
                "few seconds, else 202). Cancelling a job that already ended is a conflict (409).")
@@ -122,7 +122,7 @@ async def cancel_job(job_id: JobId, caller: Caller, services: ServicesDep, respo
                                             "feedback_sent, program_repaired, guard, evaluated, finished), `data:` "
                                             "its JSON, `id:` its position for Last-Event-ID.",
                              "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}}},
-                       **error_responses(401, 403, 404, 422, 429)},
+                       **error_responses(401, 403, 404, 422, 429, 503)},
             summary="Follow a job's events (SSE)", description="Live, resumable with the Last-Event-ID header (or "
             "?after=); the stream ends after the job's final status event.")
 async def job_events(job_id: JobId, caller: Caller, services: ServicesDep,

@@ -38,13 +38,15 @@ def test_healthz_readyz_and_metrics(alice: httpx.Client, service: ApiServer) -> 
 
 def test_readyz_says_what_is_down(service_env: dict[str, str], redis_db: Any) -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
-    with ApiServer(api_settings(redis_url=dead, readiness_timeout=1.0, sweep=False)) as broken, \
-            broken.client() as probe:
-        reply = probe.get("/readyz")
+    settings = api_settings(redis_url=dead, readiness_timeout=1.0, sweep=False, redis_retry_seconds=1)
+    with ApiServer(settings) as broken, broken.client(KEYS["alice"]) as client:
+        reply = client.get("/readyz")
         assert reply.status_code == 503
         body = reply.json()
         assert body["status"] == "not_ready" and body["checks"]["redis"]["ok"] is False
         assert body["checks"]["docker"]["ok"] is True
+        down = client.get("/v1/jobs/" + "0" * 32)  # the rate limit needs Redis too: 503, not a 500
+        assert down.status_code == 503 and down.json()["code"] == "unavailable" and "retry-after" in down.headers
 
 
 def test_rate_limit_answers_429_with_retry_after(service_env: dict[str, str], redis_db: Any) -> None:

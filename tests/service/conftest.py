@@ -48,13 +48,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.docker)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the API thread and the worker must be gone before the rest of the suite runs (a
+# live thread drawing from `random` makes Hypothesis report the later property tests as flaky).
+@pytest.fixture(scope="package")
 def llm() -> Iterator[ScriptedOpenAIServer]:
     with scripted_model_server() as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def service_env(llm: ScriptedOpenAIServer) -> Iterator[dict[str, str]]:
     """The environment of every service process; also set in this process (the in-thread API reads it)."""
     env = {**SERVICE_ENV, "SELFDEBUG_LLM_BASE_URL": llm.base_url, "SELFDEBUG_LLM_MODEL": llm.model}
@@ -77,7 +79,7 @@ def api_settings(**overrides: Any) -> APISettings:
     return APISettings(**values)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def worker(service_env: dict[str, str]) -> Iterator[WorkerProcess]:
     clean_redis(REDIS_URL)
     with WorkerProcess(service_env, concurrency=4, name="session-worker") as process:
@@ -86,7 +88,7 @@ def worker(service_env: dict[str, str]) -> Iterator[WorkerProcess]:
         print(process.log_tail(80))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def api(service_env: dict[str, str]) -> Iterator[ApiServer]:
     with ApiServer(api_settings()) as server:
         yield server

@@ -44,7 +44,7 @@ from selfdebug.llm import LLMSettings, open_chat_model  # noqa: E402
 from selfdebug.loop import Debugger  # noqa: E402
 from selfdebug.options import DebugOptions  # noqa: E402
 from selfdebug.problems import Problem  # noqa: E402
-from tests.service.scripted import problem, scripted_model_server  # noqa: E402
+from tests.service.scripted import problem  # noqa: E402
 
 TOKEN = "bench-token-0001"
 TARGET_P50 = 0.050
@@ -59,6 +59,31 @@ def _free_port() -> int:
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+_LLM_SERVER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from tests.service.scripted import scripted_model_server
+with scripted_model_server() as server:
+    print(server.base_url, server.model, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+@contextlib.contextmanager
+def _scripted_llm() -> Iterator[tuple[str, str]]:
+    """The instant scripted model in a process of its own, so that it competes with neither the engine run
+    in this process nor the workers for one interpreter's lock: both sides are measured against the same server."""
+    with subprocess.Popen([sys.executable, "-c", _LLM_SERVER, str(REPO)], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True) as server:
+        assert server.stdout is not None and server.stdin is not None
+        url, model = server.stdout.readline().split()
+        try:
+            yield url, model
+        finally:
+            server.stdin.close()
+            server.wait(timeout=10)
 
 
 @contextlib.contextmanager
@@ -207,13 +232,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     total_concurrency = 2 * args.worker_concurrency
 
-    with scripted_model_server() as llm, _redis_url() as redis_url, tempfile.TemporaryDirectory() as logs:
+    with _scripted_llm() as (llm_url, llm_model), _redis_url() as redis_url, tempfile.TemporaryDirectory() as logs:
         print(f"engine directly: {args.jobs} jobs one at a time, then at concurrency {total_concurrency} ...")
-        direct_times, direct_wall = asyncio.run(_direct(llm.base_url, llm.model, args.jobs, total_concurrency))
+        direct_times, direct_wall = asyncio.run(_direct(llm_url, llm_model, args.jobs, total_concurrency))
         env = {"SELFDEBUG_REDIS_URL": redis_url, "SELFDEBUG_KEY_PREFIX": "sdbench", "SELFDEBUG_QUEUE": "sdbench",
                "SELFDEBUG_API_KEYS": f"bench:{TOKEN}", "SELFDEBUG_RATE_LIMIT": "1000000",
-               "SELFDEBUG_MAX_ACTIVE_JOBS": "10000", "SELFDEBUG_LLM_BASE_URL": llm.base_url,
-               "SELFDEBUG_LLM_MODEL": llm.model, "SANDBOX_POOL_SIZE": "2"}
+               "SELFDEBUG_MAX_ACTIVE_JOBS": "10000", "SELFDEBUG_LLM_BASE_URL": llm_url,
+               "SELFDEBUG_LLM_MODEL": llm_model, "SANDBOX_POOL_SIZE": "2"}
         with _service(env, _free_port(), args.worker_concurrency, Path(logs)) as base:
             print(f"service: {args.jobs} jobs one at a time over REST ...")
             totals, engines = _latency(base, args.jobs)

@@ -29,7 +29,11 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
-BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="A batch id.")]
+BatchId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="A batch id.",
+                              examples=["9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e"])]
+RESULTS_EXAMPLE = ('{"task_id": "HumanEval/0", "strategy": "in_execution", "attempts": [...], "final_program": "...", '
+                   '"hidden_by_iteration": [false, true, true], "stop_reason": "all_blocks_correct", '
+                   '"job_id": "3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b", "status": "succeeded"}\n')
 ServicesDep = Annotated[Services, Depends(get_services)]
 EXAMPLES = {
     "dataset": {"summary": "The first 10 HumanEval problems, in-execution",
@@ -155,7 +159,8 @@ async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep)
 @router.get("/{batch_id}/results", response_class=StreamingResponse,
             responses={200: {"description": "One engine record per problem (JSON Lines, problem order), with the "
                                             "job's id and status; a job that produced no record gets one saying why.",
-                             "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                             "content": {"application/x-ndjson": {"schema": {"type": "string"},
+                                                                  "example": RESULTS_EXAMPLE}}},
                        **error_responses(401, 403, 404, 422, 429, 503)},
             summary="The per-problem records as JSONL")
 async def batch_results(batch_id: BatchId, caller: Caller, services: ServicesDep) -> StreamingResponse:

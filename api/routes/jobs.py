@@ -24,7 +24,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
 JOB_ID = r"^[0-9a-f]{32}$"
-JobId = Annotated[str, Path(pattern=JOB_ID, description="A job id.")]
+JobId = Annotated[str, Path(pattern=JOB_ID, description="A job id.", examples=["3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b"])]
 Wait = Annotated[float, Query(ge=0, le=MAX_WAIT_SECONDS, description="Seconds to wait for the job to end "
                                                                        "(at most the max_wait setting).")]
 ServicesDep = Annotated[Services, Depends(get_services)]

@@ -17,8 +17,10 @@ from tests.service.harness import ApiServer, WorkerProcess, clean_redis
 from tests.service.scripted import scripted_model_server
 
 REDIS_URL = os.environ.get("SELFDEBUG_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-PREFIX = "sdt"
-QUEUE = "selfdebug-test"
+# Keys and queues of this test session only: a developer's run and CI's can share one Redis database.
+RUN = str(os.getpid())
+PREFIX = f"sdt{RUN}"
+QUEUE = f"selfdebug-test-{RUN}"
 KEYS = {"alice": "alice-token-0001", "bob": "bob-token-00002"}
 
 # Fast clocks, so lost workers and lost messages are found in seconds; a patient but bounded LLM client.
@@ -72,6 +74,11 @@ def service_env(llm: ScriptedOpenAIServer) -> Iterator[dict[str, str]]:
                 os.environ[name] = value
 
 
+def queue(name: str) -> str:
+    """A queue name of this session's own."""
+    return f"{name}-{RUN}"
+
+
 def api_settings(**overrides: Any) -> APISettings:
     values: dict[str, Any] = {"api_keys": KEYS, "rate_limit": 100_000, "max_active_jobs": 500, "max_wait": 60.0,
                               "executions_pool_size": 1, "max_active_batches": 10}
@@ -81,7 +88,7 @@ def api_settings(**overrides: Any) -> APISettings:
 
 @pytest.fixture(scope="package")
 def worker(service_env: dict[str, str]) -> Iterator[WorkerProcess]:
-    clean_redis(REDIS_URL)
+    clean_redis(REDIS_URL, RUN)
     with WorkerProcess(service_env, concurrency=4, name="session-worker") as process:
         process.ready()
         yield process
@@ -96,8 +103,8 @@ def api(service_env: dict[str, str]) -> Iterator[ApiServer]:
 
 @pytest.fixture
 def redis_db() -> Iterator[redis.Redis]:
-    """The tests' Redis database, cleaned before each test (kombu's queue bindings are kept)."""
-    clean_redis(REDIS_URL)
+    """The tests' Redis database, this session's keys and queues cleaned before each test."""
+    clean_redis(REDIS_URL, RUN)
     client = redis.Redis.from_url(REDIS_URL, decode_responses=True)
     yield client
     client.close()

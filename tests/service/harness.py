@@ -55,11 +55,14 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
         time.sleep(interval)
 
 
-def clean_redis(url: str) -> None:
-    """Delete every key but kombu's bindings (a worker that stays up needs those to route messages)."""
+def clean_redis(url: str, run: str) -> None:
+    """Delete the keys of test session ``run``: its prefix ``sdt<run>`` and its queues ``*-<run>`` (kombu's
+    bindings are kept: a worker that stays up needs them to route messages). Other sessions' keys stay."""
     client = redis.Redis.from_url(url)
     try:
-        doomed = [key for key in client.scan_iter(count=1000) if not key.startswith(b"_kombu.")]
+        doomed = [key for key in client.scan_iter(count=1000)
+                  if not key.startswith(b"_kombu.") and (key.startswith(f"sdt{run}".encode())
+                                                        or key.endswith(f"-{run}".encode()))]
         for start in range(0, len(doomed), 500):
             client.delete(*doomed[start:start + 500])
     finally:

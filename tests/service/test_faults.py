@@ -16,7 +16,7 @@ import redis
 
 from sandbox import reap_orphans
 from tests.llm.scripted_server import ScriptedOpenAIServer
-from tests.service.conftest import KEYS, api_settings
+from tests.service.conftest import KEYS, PREFIX, api_settings, queue
 from tests.service.harness import ApiServer, RedisServer, WorkerProcess, wait_for
 from tests.service.scripted import problem
 
@@ -58,12 +58,13 @@ def stack(env: dict[str, str], *, workers: int = 1, queue: str, warm: bool = Tru
 
 @pytest.mark.docker
 def test_a_worker_killed_mid_job_loses_nothing(service_env: dict[str, str], redis_db: redis.Redis) -> None:
-    with stack(service_env, workers=2, queue="selfdebug-kill") as (api, procs), api.client(KEYS["alice"]) as client:
+    with stack(service_env, workers=2, queue=queue("selfdebug-kill")) as (api, procs), \
+            api.client(KEYS["alice"]) as client:
         ids = [client.post("/v1/jobs", json={"problem": problem(f"k/{i}", wrong_first=True, slow=0.8)}).json()["id"]
                for i in range(3)]
         wait_for(lambda: client.get(f"/v1/jobs/{ids[0]}").json()["status"] == "running", 20, "the job to start")
         owner = client.get(f"/v1/jobs/{ids[0]}").json()
-        victim = next(p for p in procs if p.pid == int(redis_db.hget(f"sdt:job:{ids[0]}", "worker").split(":")[1]))
+        victim = next(p for p in procs if p.pid == int(redis_db.hget(f"{PREFIX}:job:{ids[0]}", "worker").split(":")[1]))
         victim.kill()  # kill -9, mid-job
         survivor = next(p for p in procs if p is not victim)
         assert owner["status"] == "running"
@@ -73,12 +74,12 @@ def test_a_worker_killed_mid_job_loses_nothing(service_env: dict[str, str], redi
         assert survivor.process is not None and survivor.process.poll() is None
         after = client.post("/v1/jobs", json={"problem": problem()}, params={"wait": 30}).json()
         assert after["status"] == "succeeded"
-        assert redis_db.zcard("sdt:jobs:running") == 0 and redis_db.zcard("sdt:jobs:queued") == 0
+        assert redis_db.zcard(f"{PREFIX}:jobs:running") == 0 and redis_db.zcard(f"{PREFIX}:jobs:queued") == 0
 
 
 @pytest.mark.docker
 def test_redis_restarted_during_a_batch(service_env: dict[str, str], redis_db: redis.Redis) -> None:
-    with RedisServer() as own_redis, stack(service_env, queue="selfdebug-restart", redis_url=own_redis.url) as (
+    with RedisServer() as own_redis, stack(service_env, queue=queue("selfdebug-restart"), redis_url=own_redis.url) as (
             api, _), api.client(KEYS["alice"]) as client:
         problems = [problem(f"r/{i}", wrong_first=True, slow=0.3) for i in range(6)]
         batch_id = client.post("/v1/batches", json={"problems": problems, "concurrency": 2}).json()["id"]
@@ -125,7 +126,7 @@ def test_a_transient_llm_error_is_retried(alice: httpx.Client, llm: ScriptedOpen
 def test_docker_refusing_containers_fails_the_job_with_the_reason(service_env: dict[str, str],
                                                                    redis_db: redis.Redis) -> None:
     # More CPUs than this machine has: Docker refuses to create the container.
-    with stack(service_env, queue="selfdebug-nodocker", warm=False, SANDBOX_CPUS="512") as (api, _), \
+    with stack(service_env, queue=queue("selfdebug-nodocker"), warm=False, SANDBOX_CPUS="512") as (api, _), \
             api.client(KEYS["alice"]) as client:
         ids = [client.post("/v1/jobs", json={"problem": problem(f"d/{i}")}).json()["id"] for i in range(2)]
         jobs = [ended(client, job_id, timeout=90) for job_id in ids]

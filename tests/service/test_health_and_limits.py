@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from api import APISettings
-from tests.service.conftest import KEYS, api_settings
+from tests.service.conftest import KEYS, api_settings, queue
 from tests.service.harness import ApiServer, free_port, wait_for
 from tests.service.scripted import problem
 
@@ -60,7 +60,7 @@ def test_rate_limit_answers_429_with_retry_after(service_env: dict[str, str], re
 
 
 def test_jobs_in_flight_are_capped_per_key(service_env: dict[str, str], redis_db: Any) -> None:
-    settings = api_settings(queue="selfdebug-nobody", max_active_jobs=2)
+    settings = api_settings(queue=queue("selfdebug-nobody"), max_active_jobs=2)
     with ApiServer(settings) as capped, capped.client(KEYS["alice"]) as client:
         body = {"problem": problem()}
         ids = [client.post("/v1/jobs", json=body).json()["id"] for _ in range(2)]

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import KEYS, api_settings
+from tests.service.conftest import KEYS, api_settings, queue
 from tests.service.harness import ApiServer, iter_sse, wait_for
 from tests.service.scripted import problem, stdio_problem
 
@@ -147,7 +147,7 @@ def test_a_finished_job_cannot_be_cancelled(alice: httpx.Client) -> None:
 
 def test_a_queued_job_is_cancelled_at_once(service_env: dict[str, str], redis_db: Any) -> None:
     # An API whose queue no worker reads: the job stays queued.
-    with ApiServer(api_settings(queue="selfdebug-nobody")) as idle, idle.client(KEYS["alice"]) as client:
+    with ApiServer(api_settings(queue=queue("selfdebug-nobody"))) as idle, idle.client(KEYS["alice"]) as client:
         job_id = submit(client, {"problem": problem()}).json()["id"]
         reply = client.delete(f"/v1/jobs/{job_id}")
         assert reply.status_code == 200 and reply.json()["status"] == "cancelled"

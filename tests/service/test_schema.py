@@ -20,7 +20,7 @@ from schemathesis.checks import (
 )
 
 from api import APISettings, create_app
-from tests.service.conftest import KEYS, api_settings
+from tests.service.conftest import KEYS, api_settings, queue
 from tests.service.harness import ApiServer
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
@@ -31,7 +31,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 def fuzzed_api(service_env: dict[str, str]) -> Iterator[ApiServer]:
     # No worker reads this queue: fuzzed jobs and batches are stored and answered for, never run. Waits and
     # executions are kept short so the fuzzing stays quick.
-    settings_ = api_settings(queue="selfdebug-fuzz", max_wait=0.5, execution_max_timeout=2.0,
+    settings_ = api_settings(queue=queue("selfdebug-fuzz"), max_wait=0.5, execution_max_timeout=2.0,
                              execution_job_timeout=10.0, max_active_jobs=50, max_active_batches=3,
                              max_batch_problems=200)
     with ApiServer(settings_) as server:

@@ -13,7 +13,7 @@ import redis
 
 from selfdebug.options import DebugOptions
 from selfdebug.problems import Problem
-from tests.service.conftest import PREFIX, REDIS_URL
+from tests.service.conftest import PREFIX, REDIS_URL, queue
 from workers import BatchSpec, BatchStore, CapReached, JobSpec, JobStatus, JobStore, ServiceSettings, async_redis
 from workers.sweeper import sweep
 
@@ -24,7 +24,8 @@ SPEC = JobSpec(problem=Problem(task_id="t", prompt="def f(): ...", entry_point="
 
 
 def settings(**overrides: Any) -> ServiceSettings:
-    values: dict[str, Any] = {"redis_url": REDIS_URL, "key_prefix": PREFIX, "queue": "selfdebug-store-test",
+    # A prefix of its own: the session's worker and API sweep their own keys and never touch these.
+    values: dict[str, Any] = {"redis_url": REDIS_URL, "key_prefix": f"{PREFIX}store", "queue": queue("selfdebug-store"),
                               "heartbeat_interval": 0.1, "stale_after": 1.0, "requeue_after": 1.0, "max_runs": 2}
     values.update(overrides)
     return ServiceSettings(**values)

@@ -42,6 +42,7 @@ class Services:
         self._executions = asyncio.Semaphore(settings.executions_concurrency)
         self._datasets: dict[str, Dataset] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._rng = random.Random()  # our own: never touch the global generator others seed
 
     async def start(self) -> None:
         if self.settings.sweep:
@@ -103,7 +104,7 @@ class Services:
 
     async def _sweep_forever(self) -> None:
         while True:
-            await asyncio.sleep(self.settings.sweep_interval * random.uniform(0.8, 1.2))
+            await asyncio.sleep(self.settings.sweep_interval * self._rng.uniform(0.8, 1.2))
             try:
                 await sweep(self.store, self.batches, self.settings, self.send, holder=self.holder)
             except Exception as exc:

@@ -73,6 +73,7 @@ class Runtime:
         self._judges: dict[str, Judge] = {}
         self._background: list[concurrent.futures.Future[None]] = []
         self._closed = False
+        self._rng = random.Random()  # our own: never touch the global generator others seed
 
     async def _connect(self) -> redis.asyncio.Redis:
         return async_redis(self.settings)  # created on the loop it will be used on
@@ -163,7 +164,7 @@ class Runtime:
     async def _sweep_forever(self) -> None:
         last_reap = time.monotonic()
         while True:
-            await asyncio.sleep(self.settings.sweep_interval * random.uniform(0.8, 1.2))
+            await asyncio.sleep(self.settings.sweep_interval * self._rng.uniform(0.8, 1.2))
             try:
                 await sweep(self.store, self.batches, self.settings, self.send, holder=self.worker_id)
             except Exception as exc:  # Redis restarting, say: try again next time

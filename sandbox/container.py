@@ -28,6 +28,7 @@ WORK_DIR = "/work"
 SANDBOX_UID = 10001
 _STDOUT = 1
 _MAX_LOG = 64 * 1024
+_ABORT_POLL = 0.5  # seconds a reply wait may go without checking whether the run was aborted
 # Under gVisor the pids cgroup counts the sandbox kernel's own host threads (about 40 idle, more under load), not
 # the processes of the code under test, which the runner's seccomp filter bounds instead (see runner/confine.py);
 # the container's `pids` setting there would starve the sandbox kernel and kill the container.
@@ -69,6 +70,7 @@ class Container:
         self.settings = settings
         self.jobs = 0
         self.dirty = False  # set when the container can no longer be trusted to run another job
+        self._aborted = False
         self._buffer = bytearray()
         self._frame_left = 0
         self._frame_stream = 0
@@ -98,7 +100,7 @@ class Container:
         line = json.dumps({**payload, "id": request_id}).encode() + b"\n"
         deadline = time.monotonic() + timeout
         try:
-            self._sock.settimeout(timeout)
+            self._sock.settimeout(min(timeout, 30.0))
             self._sock.sendall(line)
             while True:
                 reply = self._read_line(deadline)
@@ -125,32 +127,49 @@ class Container:
 
     def _fill(self, deadline: float) -> None:
         """Read one chunk of the multiplexed stream into the stdout buffer (or the stderr log)."""
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("no reply in time")
-        self._sock.settimeout(left)
         if self._frame_left == 0:
-            header = self._recv_exact(8)
+            header = self._recv_exact(8, deadline)
             self._frame_stream = header[0]
             (self._frame_left,) = struct.unpack(">I", header[4:])
             return
-        chunk = self._sock.recv(min(self._frame_left, 1 << 20))
-        if not chunk:
-            raise ConnectionError("the runner closed its output (the container died?)")
+        chunk = self._recv(min(self._frame_left, 1 << 20), deadline)
         self._frame_left -= len(chunk)
         if self._frame_stream == _STDOUT:
             self._buffer += chunk
         else:
             self._log = (self._log + chunk)[-_MAX_LOG:]
 
-    def _recv_exact(self, size: int) -> bytes:
+    def _recv_exact(self, size: int, deadline: float) -> bytes:
         data = bytearray()
         while len(data) < size:
-            chunk = self._sock.recv(size - len(data))
+            data += self._recv(size - len(data), deadline)
+        return bytes(data)
+
+    def _recv(self, size: int, deadline: float) -> bytes:
+        """Some bytes of the reply. Waits in short slices so that ``abort()`` from another thread always ends the
+        wait promptly, whatever happened to the socket meanwhile."""
+        while True:
+            if self._aborted:
+                raise ConnectionError("the run was aborted")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no reply in time")
+            self._sock.settimeout(min(left, _ABORT_POLL))
+            try:
+                chunk = self._sock.recv(size)
+            except TimeoutError:
+                continue
             if not chunk:
                 raise ConnectionError("the runner closed its output (the container died?)")
-            data += chunk
-        return bytes(data)
+            return chunk
+
+    def abort(self) -> None:
+        """Stop whatever the container is running, from any thread: the thread waiting for its reply raises
+        ``ContainerError`` at once (at the latest after a short poll), and the container is removed."""
+        self._aborted = True
+        with contextlib.suppress(OSError, AttributeError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv right away
+        self.remove()
 
     def log_tail(self) -> str:
         text = self._log.decode("utf-8", "replace").strip()

@@ -6,7 +6,6 @@ stops the job instead of being fed to the model as if the program had failed.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -65,13 +64,7 @@ class TrackedPool(ContainerPool):
             self._stopped[job] = now
             held = list(self._lent.get(job, ()))
         for container in held:
-            # Shut the attached socket down first: that wakes the thread blocked reading the runner's reply at
-            # once (closing the socket alone, as remove() does, leaves it blocked until its read timeout).
-            attached = getattr(container, "_sock", None)
-            if isinstance(attached, socket.socket):
-                with contextlib.suppress(OSError):
-                    attached.shutdown(socket.SHUT_RDWR)
-            container.remove()
+            container.abort()  # the thread waiting on its reply raises at once; the container is removed
         return len(held)
 
     def held(self) -> int:

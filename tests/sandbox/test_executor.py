@@ -176,3 +176,21 @@ def test_programs_do_not_inherit_the_runners_future_imports(sandbox: Sandbox) ->
 def test_huge_int_outputs_come_back_whole(sandbox: Sandbox) -> None:
     result = sandbox.run_calls("def f(n):\n    return 7 ** n\n", "f", [[20_000]])
     assert result.passed and result.tests[0].output == 7**20_000
+
+
+def test_abort_ends_a_running_request_from_another_thread(sandbox_settings: SandboxSettings) -> None:
+    import threading
+    import time
+
+    from sandbox import ContainerError
+
+    with Sandbox(sandbox_settings.model_copy(update={"pool_size": 1})) as box, box.pool.acquire() as container:
+        timer = threading.Timer(0.5, container.abort)
+        timer.start()
+        started = time.monotonic()
+        request = {"op": "run", "kind": "tests", "program": "import time", "tests": [{"code": "time.sleep(20)"}],
+                   "limits": box.effective_limits(None)}
+        with pytest.raises(ContainerError, match=r"aborted|closed"):
+            container.request(request, timeout=30)
+        assert time.monotonic() - started < 3
+        timer.join()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -103,7 +103,3 @@ def render_plot(reports: Sequence[StrategyReport], path: Path) -> None:
     ax.set_ylim(0, max(5.0, best * 1.15))  # small models score near 0: keep the axis honest, not inverted
     fig.tight_layout()
     fig.savefig(path)
-
-
-def summarize_all(records: Mapping[str, Sequence[DebugRecord]]) -> list[StrategyReport]:
-    return [summarize(strategy, recs) for strategy, recs in records.items()]

@@ -4,10 +4,20 @@
 ARG BASE=python:3.11-slim
 FROM ${BASE}
 
-RUN if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1; then \
+# EXTRA_CA_CERTS: PEM text of certificate authorities to trust besides the usual ones, for a TLS-intercepting
+# proxy between this build and PyPI; trusted by the running service too (its LLM endpoint may sit behind the same one).
+ARG EXTRA_CA_CERTS=""
+RUN if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -m pip --version >/dev/null 2>&1 \
+        || ! command -v update-ca-certificates >/dev/null; then \
         apt-get update && apt-get install -y --no-install-recommends python3-venv python3-pip ca-certificates \
         && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && if [ -n "$EXTRA_CA_CERTS" ]; then \
+        printf '%s\n' "$EXTRA_CA_CERTS" > /usr/local/share/ca-certificates/selfdebug-extra.crt \
+        && update-ca-certificates >/dev/null; \
     fi
+# pip and httpx (the LLM client) read these; both then trust the system's store, extra authorities included.
+ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 
 WORKDIR /app
 COPY pyproject.toml README.md ./

@@ -25,7 +25,9 @@ from docker.client import DockerClient
 from sandbox.errors import DockerUnavailable, ImageError
 from sandbox.settings import SandboxSettings
 
-__all__ = ["OFFICIAL_BASE", "OFFLINE_BASE", "build_image", "connect", "content_tag", "ensure_image"]
+__all__ = [
+    "OFFICIAL_BASE", "OFFLINE_BASE", "build_image", "connect", "content_tag", "ensure_image", "make_offline_base",
+]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def _has_image(client: DockerClient, name: str) -> bool:
     return True
 
 
-def _make_offline_base(client: DockerClient) -> str:
+def make_offline_base(client: DockerClient) -> str:
     """debootstrap a minimal Debian with python3 and import it as a base image (needs root, ~1 minute)."""
     if shutil.which("debootstrap") is None:
         raise ImageError(
@@ -93,7 +95,7 @@ def resolve_base(client: DockerClient, settings: SandboxSettings) -> str:
         return OFFICIAL_BASE
     except docker.errors.DockerException:
         log.info("%s cannot be pulled; making a base with debootstrap", OFFICIAL_BASE)
-    return _make_offline_base(client)
+    return make_offline_base(client)
 
 
 def content_tag(base_id: str) -> str:

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible HTTP server on 127.0.0.1, run in a thread inside the tests.
+"""A scripted OpenAI-compatible HTTP server (on 127.0.0.1 unless told), run in a thread inside the tests.
 
 ``openai`` 3.x sends through httpx2, which respx cannot intercept, so the client is tested over real HTTP. Each
 POST to ``/v1/chat/completions`` takes the next scripted step: a reply, an error status (optionally with
@@ -64,8 +64,10 @@ Responder = Callable[[RecordedRequest], Step]
 class ScriptedOpenAIServer:
     """The server; start it with ``with`` (or ``start()``/``stop()``). Script steps with the chainable methods."""
 
-    def __init__(self, *, model: str = "scripted-model", default: Step | Responder | None = None) -> None:
+    def __init__(self, *, model: str = "scripted-model", default: Step | Responder | None = None,
+                 host: str = "127.0.0.1") -> None:
         self.model = model
+        self.host = host  # another address (the Docker bridge's) lets containers reach it
         self.default = default
         self.requests: list[RecordedRequest] = []
         self.in_flight = 0
@@ -133,11 +135,11 @@ class ScriptedOpenAIServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"http://{self.host}:{self.port}/v1"
 
     def start(self) -> Self:
         handler = type("Handler", (_Handler,), {"owner": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd = ThreadingHTTPServer((self.host, 0), handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, name="scripted-openai", daemon=True

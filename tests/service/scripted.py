@@ -76,6 +76,6 @@ def respond(request: RecordedRequest) -> Step:
     return Step(text=_fenced(wrong if "(wrong first)" in text else right), delay=delay)
 
 
-def scripted_model_server() -> ScriptedOpenAIServer:
+def scripted_model_server(host: str = "127.0.0.1") -> ScriptedOpenAIServer:
     """A scripted server whose default answer comes from ``respond`` (scripted steps still go first)."""
-    return ScriptedOpenAIServer(default=respond)
+    return ScriptedOpenAIServer(default=respond, host=host)

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _compose() -> list[str]:
+def compose_command() -> list[str]:
     if subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
@@ -21,8 +21,8 @@ def _compose() -> list[str]:
 
 
 def _config(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_compose(), "-f", str(ROOT / "compose.yaml"), "config", *args], capture_output=True,
-                          text=True, check=False, env={**os.environ, **env}, cwd=ROOT, timeout=60)
+    return subprocess.run([*compose_command(), "-f", str(ROOT / "compose.yaml"), "config", *args],
+                          capture_output=True, text=True, check=False, env={**os.environ, **env}, cwd=ROOT, timeout=60)
 
 
 def test_compose_file_is_valid() -> None:
@@ -37,6 +37,6 @@ def test_compose_file_is_valid() -> None:
 
 def test_compose_refuses_to_run_without_api_keys() -> None:
     env = {k: v for k, v in os.environ.items() if k != "SELFDEBUG_API_KEYS"}
-    done = subprocess.run([*_compose(), "-f", str(ROOT / "compose.yaml"), "config"], capture_output=True, text=True,
-                          check=False, env=env, cwd=ROOT, timeout=60)
+    done = subprocess.run([*compose_command(), "-f", str(ROOT / "compose.yaml"), "config"], capture_output=True,
+                          text=True, check=False, env=env, cwd=ROOT, timeout=60)
     assert done.returncode != 0 and "SELFDEBUG_API_KEYS" in done.stderr

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import socket
 import struct
 import time
@@ -197,9 +196,3 @@ class Container:
         except docker.errors.DockerException:
             # Removal can race with the engine's own cleanup; the reaper catches whatever this leaves.
             pass
-
-
-def owner_labels(label: str, pool_id: str) -> dict[str, str]:
-    """Labels that let the reaper find our containers and tell whether their owner still lives."""
-    return {label: "1", f"{label}.pool": pool_id, f"{label}.host": socket.gethostname(),
-            f"{label}.pid": str(os.getpid())}

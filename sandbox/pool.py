@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
 import uuid
@@ -21,9 +19,10 @@ from types import TracebackType
 import docker.errors
 from docker.client import DockerClient
 
-from sandbox.container import Container, owner_labels
+from sandbox.container import Container
 from sandbox.errors import ContainerError, PoolClosed
 from sandbox.image import connect, ensure_image
+from sandbox.owners import owner_is_gone, owner_labels
 from sandbox.settings import SandboxSettings
 
 __all__ = ["ContainerPool", "reap_orphans"]
@@ -31,31 +30,14 @@ __all__ = ["ContainerPool", "reap_orphans"]
 log = logging.getLogger(__name__)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def reap_orphans(client: DockerClient, label: str, *, pool_id: str | None = None) -> int:
-    """Remove our containers whose owner process on this host is gone (or, with ``pool_id``, that pool's).
-
-    Returns how many were removed.
+    """Remove our containers whose owner process is gone (or, with ``pool_id``, that pool's); see
+    ``sandbox.owners`` for how an owner is known dead. Returns how many were removed.
     """
-    host = socket.gethostname()
     removed = 0
     for container in client.containers.list(all=True, filters={"label": label}):
         labels = container.labels
-        if pool_id is not None:
-            doomed = labels.get(f"{label}.pool") == pool_id
-        else:
-            pid = labels.get(f"{label}.pid", "")
-            doomed = labels.get(f"{label}.host") == host and (not pid.isdigit() or not _alive(int(pid)))
-        if doomed:
+        if labels.get(f"{label}.pool") == pool_id if pool_id is not None else owner_is_gone(client, label, labels):
             with contextlib.suppress(docker.errors.DockerException):
                 container.remove(force=True)
                 removed += 1
@@ -69,6 +51,7 @@ class ContainerPool:
         self.settings = settings or SandboxSettings()
         self.client = client or connect()
         self.pool_id = uuid.uuid4().hex[:12]
+        self._labels = owner_labels(self.client, self.settings.label, self.pool_id)
         self.image = ""
         self._idle: deque[Container] = deque()
         self._live = 0  # idle + lent + starting
@@ -116,8 +99,7 @@ class ContainerPool:
 
     def _launch(self) -> None:
         try:
-            container = Container(self.client, self.settings, self.image,
-                                  owner_labels(self.settings.label, self.pool_id))
+            container = Container(self.client, self.settings, self.image, self._labels)
         except ContainerError as exc:
             # A launch that close() overtook (it removes starting containers too) is no failure.
             (log.debug if self._closed else log.warning)("sandbox container failed to start: %s", exc)

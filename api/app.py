@@ -50,7 +50,8 @@ def create_app(settings: APISettings | None = None) -> FastAPI:
     for router in (jobs.router, batches.router, executions.router, health.router):
         app.include_router(router)
     app.add_middleware(BodySizeLimit, default=settings.max_body_bytes,
-                       by_path={"/v1/batches": settings.max_batch_body_bytes})
+                       by_path={"/v1/batches": settings.max_batch_body_bytes,
+                                "/v1/batches/upload": settings.max_batch_body_bytes})
     http_metrics = HttpMetrics()
     app.state.http_metrics = http_metrics
     app.add_middleware(HttpMetricsMiddleware, metrics=http_metrics)

@@ -18,6 +18,7 @@ from workers.models import BatchStatus, JobStatus, JobVerdict
 __all__ = [
     "ADD_PROBLEM",
     "BatchLinks",
+    "BatchParameters",
     "BatchRequest",
     "BatchView",
     "ExecutionRequest",
@@ -167,7 +168,23 @@ class JobView(BaseModel):
 # ---------------------------------------------------------------- batches
 
 
-class BatchRequest(BaseModel):
+class BatchParameters(BaseModel):
+    """How a batch runs, whatever its problems come from: the ``options`` part of ``POST /v1/batches/upload``,
+    and every field of ``BatchRequest`` but its source."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"limit": 10, "options": {"strategy": "in_execution"}, "concurrency": 2},
+    ]})
+
+    task_ids: list[TaskId] | None = Field(None, min_length=1, max_length=5000, description="Only these problems.")
+    limit: int | None = Field(None, ge=1, description="Only the first N problems.")
+    options: DebugOptions = Field(default_factory=DebugOptions)
+    model: str | None = Field(None, min_length=1, max_length=200)
+    concurrency: int | None = Field(None, ge=1, le=64, description="Jobs in flight at once; default a setting.")
+    time_limit: float | None = Field(None, gt=0, le=86_400, description="Seconds each job may run.")
+
+
+class BatchRequest(BatchParameters):
     """Exactly one source: a dataset by name, problems inline, or the text of a JSONL file (any format
     ``selfdebug.datasets`` reads)."""
 
@@ -179,12 +196,6 @@ class BatchRequest(BaseModel):
     dataset: DatasetName | None = None
     problems: list[ProblemIn] | None = Field(None, min_length=1, max_length=2000)
     jsonl: str | None = Field(None, min_length=1, max_length=16 << 20, description="A JSONL file's content.")
-    task_ids: list[TaskId] | None = Field(None, min_length=1, max_length=5000, description="Only these problems.")
-    limit: int | None = Field(None, ge=1, description="Only the first N problems.")
-    options: DebugOptions = Field(default_factory=DebugOptions)
-    model: str | None = Field(None, min_length=1, max_length=200)
-    concurrency: int | None = Field(None, ge=1, le=64, description="Jobs in flight at once; default a setting.")
-    time_limit: float | None = Field(None, gt=0, le=86_400, description="Seconds each job may run.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path as FilePath
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import PurePosixPath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path
+from fastapi import APIRouter, Body, Depends, File, Form, Path, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import Json
 
 from api.errors import Invalid, NotFound, RateLimited, Unavailable, error_responses
-from api.schemas import ADD_PROBLEM, BatchRequest, BatchView
+from api.schemas import ADD_PROBLEM, BatchParameters, BatchRequest, BatchView
 from api.security import Caller, check_owner
 from api.services import Services, get_services
 from api.views import batch_view
-from selfdebug.datasets import load_problems
+from selfdebug.datasets import parse_problems
 from selfdebug.errors import SelfDebugError
 from selfdebug.options import Strategy
 from selfdebug.problems import Problem, ProblemKind
@@ -35,6 +35,12 @@ RESULTS_EXAMPLE = ('{"task_id": "HumanEval/0", "strategy": "in_execution", "atte
                    '"hidden_by_iteration": [false, true, true], "stop_reason": "all_blocks_correct", '
                    '"job_id": "3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b", "status": "succeeded"}\n')
 ServicesDep = Annotated[Services, Depends(get_services)]
+Pairs = list[tuple[str, Problem]]
+PairsLoader = Callable[[], Awaitable[Pairs]]
+JSONL_EXAMPLE = ('{"task_id": "t1", "prompt": "def one():\\n    \\"\\"\\"Return 1.\\"\\"\\"\\n", "entry_point": "one", '
+                 '"tests": ["assert one() == 1"]}\n')
+UPLOAD_OPTIONS_EXAMPLE = '{"options": {"strategy": "none"}, "limit": 10, "concurrency": 2}'
+GZIP_MAGIC = b"\x1f\x8b"
 EXAMPLES = {
     "dataset": {"summary": "The first 10 HumanEval problems, in-execution",
                 "value": {"dataset": "humaneval", "limit": 10, "options": {"strategy": "in_execution"},
@@ -42,10 +48,12 @@ EXAMPLES = {
     "inline": {"summary": "Problems sent inline",
                "value": {"problems": [ADD_PROBLEM], "options": {"strategy": "post_execution", "feedback": "label"}}},
     "jsonl": {"summary": "An uploaded JSONL file (its text)",
-              "value": {"jsonl": '{"task_id": "t1", "prompt": "def one():\\n    \\"\\"\\"Return 1.\\"\\"\\"\\n", '
-                                 '"entry_point": "one", "tests": ["assert one() == 1"]}\n',
-                        "options": {"strategy": "none"}}},
+              "value": {"jsonl": JSONL_EXAMPLE, "options": {"strategy": "none"}}},
 }
+UPLOAD_OPENAPI: dict[str, Any] = {"requestBody": {"content": {"multipart/form-data": {"examples": {
+    "upload": {"summary": "A JSONL file, the first 10 problems, no repair",
+               "value": {"file": JSONL_EXAMPLE, "options": UPLOAD_OPTIONS_EXAMPLE}},
+}}}}}
 
 
 async def _load_batch(services: Services, batch_id: str, caller: str) -> Batch:
@@ -56,40 +64,53 @@ async def _load_batch(services: Services, batch_id: str, caller: str) -> Batch:
     return batch
 
 
-def _parse_jsonl(text: str) -> list[Problem]:
-    """The problems of an uploaded JSONL text, read by the engine's own loader (every format it knows)."""
-    with tempfile.TemporaryDirectory(prefix="selfdebug-upload-") as folder:
-        path = FilePath(folder, "upload.jsonl")
-        path.write_text(text)
-        try:
-            problems, _ = load_problems(path)
-        except SelfDebugError as exc:
-            raise Invalid(str(exc).replace(str(path), "jsonl")) from exc
+def _parse_jsonl(data: bytes, name: str = "jsonl") -> list[Problem]:
+    """The problems of an uploaded JSONL file, read by the engine's own parser (every format it knows); its
+    errors call the file ``name`` and give the line."""
+    if data[:2] == GZIP_MAGIC:
+        # load_problems would gunzip it; not here, where a few compressed megabytes can inflate to gigabytes.
+        raise Invalid(f"{name} is gzip-compressed: upload the JSONL itself")
+    try:
+        problems = parse_problems(data, name)
+    except SelfDebugError as exc:
+        raise Invalid(str(exc)) from exc
     return list(problems.values())
 
 
-async def _problems(services: Services, request: BatchRequest) -> tuple[str, list[tuple[str, Problem]]]:
-    """The batch's source name and its (task id, problem) pairs, before task_ids and limit are applied."""
+def _file_name(filename: str | None) -> str:
+    """An uploaded file's base name, safe to quote in an error (the client chose it: no path, no control
+    characters, not too long)."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = "".join(c for c in name if c.isprintable())[:100].strip()
+    return name or "upload"
+
+
+def _pairs(problems: list[Problem]) -> Pairs:
+    ids = [p.task_id for p in problems]
+    if len(set(ids)) != len(ids):
+        raise Invalid("task ids repeat within the batch")
+    return [(p.task_id, p) for p in problems]
+
+
+async def _problems(services: Services, request: BatchRequest) -> Pairs:
+    """The batch's (task id, problem) pairs, before task_ids and limit are applied."""
     if request.dataset is not None:
         try:
             dataset = await services.dataset(request.dataset)
         except SelfDebugError as exc:
             raise Unavailable(f"dataset {request.dataset} cannot be loaded: {exc}", retry_after=60) from exc
-        return request.dataset, [(p.task_id, p) for p in dataset]
+        return [(p.task_id, p) for p in dataset]
     if request.problems is not None:
         try:
             problems = [p.to_problem() for p in request.problems]
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
     else:
-        problems = await asyncio.to_thread(_parse_jsonl, request.jsonl or "")
-    ids = [p.task_id for p in problems]
-    if len(set(ids)) != len(ids):
-        raise Invalid("task ids repeat within the batch")
-    return "inline", [(p.task_id, p) for p in problems]
+        problems = await asyncio.to_thread(_parse_jsonl, (request.jsonl or "").encode())
+    return _pairs(problems)
 
 
-def _select(pairs: list[tuple[str, Problem]], request: BatchRequest, most: int) -> list[tuple[str, Problem]]:
+def _select(pairs: Pairs, request: BatchParameters, most: int) -> Pairs:
     if request.task_ids is not None:
         known = dict(pairs)
         unknown = [t for t in request.task_ids if t not in known]
@@ -105,28 +126,26 @@ def _select(pairs: list[tuple[str, Problem]], request: BatchRequest, most: int) 
     return pairs
 
 
-@router.post("", status_code=202, response_model=BatchView, responses=error_responses(400, 401, 413, 422, 429, 503),
-             summary="Run a batch", description="Runs the loop on every problem of a dataset, of a list, or of an "
-             "uploaded JSONL, at most `concurrency` jobs at a time. The batch ends with its report (pass@1 first "
-             "and final, per iteration, and the bias table) even when some problems fail.")
-async def submit_batch(request: Annotated[BatchRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
-                       services: ServicesDep) -> BatchView:
+async def _submit(services: Services, caller: str, params: BatchParameters, load: PairsLoader, *,
+                  dataset: str | None = None) -> BatchView:
+    """What both ways of submitting a batch do once they know its source: check the request's bounds, load and
+    select its problems, store the batch and send its first jobs. ``dataset`` is set when the problems are a
+    named dataset's (jobs then refer to them instead of carrying them)."""
     settings = services.settings
-    if settings.allowed_models and request.model is not None and request.model not in settings.allowed_models:
-        raise Invalid(f"model {request.model!r} is not one of {', '.join(settings.allowed_models)}")
-    time_limit = request.time_limit or settings.job_time_limit
+    if settings.allowed_models and params.model is not None and params.model not in settings.allowed_models:
+        raise Invalid(f"model {params.model!r} is not one of {', '.join(settings.allowed_models)}")
+    time_limit = params.time_limit or settings.job_time_limit
     if time_limit > settings.max_job_time_limit:
         raise Invalid(f"time_limit may be at most {settings.max_job_time_limit:g} seconds")
-    source, pairs = await _problems(services, request)
-    pairs = _select(pairs, request, settings.max_batch_problems)
+    pairs = _select(await load(), params, settings.max_batch_problems)
     if not pairs:
         raise Invalid("the batch holds no problems")
-    common = {"options": request.options, "model": request.model, "time_limit": time_limit}
-    specs = [JobSpec(ref=ProblemRef(dataset=source, task_id=task_id), **common) if request.dataset is not None
+    common = {"options": params.options, "model": params.model, "time_limit": time_limit}
+    specs = [JobSpec(ref=ProblemRef(dataset=dataset, task_id=task_id), **common) if dataset is not None
              else JobSpec(problem=problem, **common) for task_id, problem in pairs]
-    concurrency = min(request.concurrency or settings.batch_concurrency, settings.max_batch_concurrency)
-    spec = BatchSpec(source=source, options=request.options, model=request.model, concurrency=concurrency,
-                     time_limit=time_limit)
+    concurrency = min(params.concurrency or settings.batch_concurrency, settings.max_batch_concurrency)
+    spec = BatchSpec(source=dataset or "inline", options=params.options, model=params.model,
+                     concurrency=concurrency, time_limit=time_limit)
     try:
         batch_id, to_send = await services.batches.create(caller, spec, specs, cap=settings.max_active_batches)
     except CapReached as exc:
@@ -135,6 +154,44 @@ async def submit_batch(request: Annotated[BatchRequest, Body(openapi_examples=EX
         await services.send(job_id)
     batch = await _load_batch(services, batch_id, caller)
     return batch_view(batch, await services.batches.status_counts(batch_id))
+
+
+@router.post("", status_code=202, response_model=BatchView, responses=error_responses(400, 401, 413, 422, 429, 503),
+             summary="Run a batch", description="Runs the loop on every problem of a dataset, of a list, or of an "
+             "uploaded JSONL, at most `concurrency` jobs at a time. The batch ends with its report (pass@1 first "
+             "and final, per iteration, and the bias table) even when some problems fail. To send a JSONL file "
+             "as a file rather than as text, use `POST /v1/batches/upload`.")
+async def submit_batch(request: Annotated[BatchRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
+                       services: ServicesDep) -> BatchView:
+    async def load() -> Pairs:
+        return await _problems(services, request)
+
+    return await _submit(services, caller, request, load, dataset=request.dataset)
+
+
+@router.post("/upload", status_code=202, response_model=BatchView,
+             responses=error_responses(400, 401, 413, 422, 429, 503), openapi_extra=UPLOAD_OPENAPI,
+             summary="Run a batch on an uploaded JSONL file", description="The same batch as `POST /v1/batches` "
+             "with a `jsonl`, sent as `multipart/form-data`: the problem file as the `file` part, and the rest of the "
+             "request (`options`, `task_ids`, `limit`, `model`, `concurrency`, `time_limit`) as one JSON object in "
+             "the optional `options` part. The file must be UTF-8 and uncompressed, in any format "
+             "`selfdebug.datasets` reads; errors name its line. The request's size is limited as every body is "
+             "(413 beyond). E.g. `curl -H 'Authorization: Bearer KEY' -F file=@problems.jsonl "
+             "-F 'options={\"options\": {\"strategy\": \"none\"}}' .../v1/batches/upload`.")
+async def upload_batch(
+    file: Annotated[UploadFile, File(description="The JSONL problem file (UTF-8, one problem a line).")],
+    caller: Caller, services: ServicesDep,
+    options: Annotated[Json[BatchParameters] | None, Form(
+        description="A JSON object: every field of a `POST /v1/batches` request but its source (`dataset`, "
+                    "`problems`, `jsonl`).", examples=[UPLOAD_OPTIONS_EXAMPLE])] = None,
+) -> BatchView:
+    name = _file_name(file.filename)
+
+    async def load() -> Pairs:
+        data = await file.read()
+        return _pairs(await asyncio.to_thread(_parse_jsonl, data, name))
+
+    return await _submit(services, caller, options or BatchParameters(), load)
 
 
 @router.get("/{batch_id}", response_model=BatchView, responses=error_responses(401, 403, 404, 422, 429, 503),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 from typing import Any
@@ -9,7 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.harness import wait_for
+from api.routes.batches import _file_name
+from tests.service.conftest import KEYS, api_settings
+from tests.service.harness import ApiServer, wait_for
 from tests.service.scripted import problem
 
 pytestmark = pytest.mark.timeout(180)
@@ -88,6 +91,75 @@ def test_an_uploaded_jsonl_batch_and_its_errors(alice: httpx.Client) -> None:
                  {"problems": [problem(), problem()]}):
         reply = alice.post("/v1/batches", json=body)
         assert reply.status_code == 422 and reply.json()["code"] == "invalid_request", (body, reply.text)
+
+
+def jsonl(*task_ids: str) -> bytes:
+    return "".join(json.dumps({"task_id": t, "prompt": problem()["prompt"], "entry_point": "add",
+                               "tests": ["assert add(2, 2) == 4"]}) + "\n" for t in task_ids).encode()
+
+
+def upload(client: httpx.Client, data: bytes, options: str | None = None,
+           name: str = "problems.jsonl") -> httpx.Response:
+    form = {"options": options} if options is not None else {}
+    return client.post("/v1/batches/upload", files={"file": (name, data, "application/x-ndjson")}, data=form)
+
+
+def test_an_uploaded_jsonl_file_runs_with_its_options(alice: httpx.Client) -> None:
+    options = json.dumps({"options": {"strategy": "none"}, "limit": 2, "concurrency": 1})
+    reply = upload(alice, jsonl("u0", "u1", "u2"), options)
+    assert reply.status_code == 202, reply.text
+    batch = reply.json()
+    assert batch["total"] == 2 and batch["concurrency"] == 1 and batch["source"] == "inline"
+    batch = done_batch(alice, batch["id"])
+    assert batch["status"] == "succeeded" and batch["report"]["pass_at_1"] == [1.0]
+    assert [line["task_id"] for line in results(alice, batch["id"])] == ["u0", "u1"]
+    plain = upload(alice, jsonl("d0"))  # options may be left out
+    assert plain.status_code == 202, plain.text
+    assert done_batch(alice, plain.json()["id"])["options"]["strategy"] == "post_execution"  # the default
+
+
+def test_an_uploaded_file_that_cannot_be_used_is_422_naming_what(alice: httpx.Client) -> None:
+    good = jsonl("e0", "e1")
+    refusals = {
+        "problems.jsonl line 3: field 'prompt'": upload(alice, good + b'{"task_id": "x"}\n'),
+        "problems.jsonl line 3: is not valid UTF-8": upload(alice, good + b'{"task_id": "caf\xe9"}\n'),
+        "p.jsonl.gz is gzip-compressed": upload(alice, gzip.compress(good), name="dir/p.jsonl.gz"),
+        "problems.jsonl: holds no problems": upload(alice, b"\n"),
+        "options: Invalid JSON": upload(alice, good, "{not json"),
+        "options.limit: Input should be greater than or equal to 1": upload(alice, good, '{"limit": 0}'),
+        "options.dataset: Extra inputs are not permitted": upload(alice, good, '{"dataset": "humaneval"}'),
+        "file: Field required": alice.post("/v1/batches/upload", data={"options": "{}"}),
+    }
+    for expected, reply in refusals.items():
+        assert reply.status_code == 422 and reply.json()["code"] == "invalid_request", (expected, reply.text)
+        assert expected in reply.json()["detail"], (expected, reply.text)
+
+
+def test_errors_quote_only_the_base_name_of_an_uploaded_file() -> None:
+    assert _file_name("../../etc/problems.jsonl") == "problems.jsonl"
+    assert _file_name("C:\\data\\p.jsonl") == "p.jsonl"
+    assert _file_name("a\nb\x1b[31m.jsonl") == "ab[31m.jsonl"
+    assert _file_name(None) == _file_name("") == _file_name("/") == "upload"
+    assert len(_file_name("x" * 1000)) == 100
+
+
+def test_an_upload_over_the_size_limit_is_413(service_env: dict[str, str], redis_db: Any) -> None:
+    # Both limits, so the test holds whichever one the upload's path falls under.
+    settings = api_settings(max_body_bytes=2048, max_batch_body_bytes=2048)
+    with ApiServer(settings) as small, small.client(KEYS["alice"]) as client:
+        big = jsonl(*(f"big{i}" for i in range(40)))
+        assert len(big) > 4096
+        reply = upload(client, big)
+        assert reply.status_code == 413 and reply.json()["code"] == "payload_too_large", reply.text
+        request = client.build_request("POST", "/v1/batches/upload", files={"file": ("problems.jsonl", big)})
+
+        def chunks() -> Any:  # no Content-Length: counted as it streams
+            yield request.read()
+
+        streamed = client.post("/v1/batches/upload", content=chunks(),
+                               headers={"content-type": request.headers["content-type"]})
+        assert streamed.status_code == 413, streamed.text
+        assert upload(client, b"{}\n").status_code == 422  # under the limit, the file itself is judged
 
 
 def test_cancelling_a_batch_stops_it_and_still_reports(alice: httpx.Client, bob: httpx.Client) -> None:

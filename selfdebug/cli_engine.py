@@ -39,7 +39,8 @@ EXIT_USAGE = 2
 EXIT_FAULT = 3
 
 StrategyOpt = Annotated[
-    str, typer.Option("--strategy", "-s", help="Comma-separated: none, post_execution, in_execution, oracle.")
+    str, typer.Option("--strategy", "-s", help="none, post_execution, in_execution or oracle; "
+                      "run takes several, comma-separated.")
 ]
 FeedbackOpt = Annotated[Feedback, typer.Option("--feedback", help="Post-execution feedback level.")]
 GuardOpt = Annotated[bool, typer.Option("--guard/--no-guard", help="Keep a repair only if it is shown better.")]
@@ -67,6 +68,13 @@ def _options(strategies: str, feedback: Feedback, guard: bool, max_iterations: i
     if not chosen:
         raise _fail("--strategy names no strategy", EXIT_USAGE)
     return chosen
+
+
+def _one_option(strategy: str, feedback: Feedback, guard: bool, max_iterations: int, num_tests: int) -> DebugOptions:
+    options = _options(strategy, feedback, guard, max_iterations, num_tests)
+    if len(options) > 1:
+        raise _fail("solve runs one strategy; give --strategy one name (run compares several)", EXIT_USAGE)
+    return options[0]
 
 
 @dataclass
@@ -187,7 +195,7 @@ def register(app: typer.Typer) -> None:
         = None,
     ) -> None:
         """Solve one problem with the loop, showing each step, and print the final program."""
-        (option,) = _options(strategy, feedback, guard, max_iterations, num_tests)[:1]
+        option = _one_option(strategy, feedback, guard, max_iterations, num_tests)
         try:
             parsed = _read_problem(problem, entry_point, stdio)
         except (SelfDebugError, ValueError) as exc:

@@ -115,6 +115,8 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     assert code == 2 and "unknown strategy 'magic'" in output
     code, output = invoke("solve", "Write something nice.")
     assert code == 2 and "--entry-point" in output
+    code, output = invoke("solve", "-e", "f", "-s", "none,in_execution", "def f(): ...")
+    assert code == 2 and "one strategy" in output
     code, output = invoke("report", str(tmp_path / "missing"))
     assert code == 2 and "not a folder" in output
 

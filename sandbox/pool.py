@@ -35,11 +35,13 @@ def reap_orphans(client: DockerClient, label: str, *, pool_id: str | None = None
     ``sandbox.owners`` for how an owner is known dead. Returns how many were removed.
     """
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": label}):
-        labels = container.labels
+    # The list endpoint's own entries (labels included), not docker-py's models: those inspect every container
+    # again, and one that another pool removes meanwhile would fail the whole listing.
+    for entry in client.api.containers(all=True, filters={"label": label}):
+        labels = entry.get("Labels") or {}
         if labels.get(f"{label}.pool") == pool_id if pool_id is not None else owner_is_gone(client, label, labels):
             with contextlib.suppress(docker.errors.DockerException):
-                container.remove(force=True)
+                client.api.remove_container(entry["Id"], force=True)
                 removed += 1
     return removed
 

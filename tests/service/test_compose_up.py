@@ -8,6 +8,7 @@ import ipaddress
 import json
 import os
 import secrets
+import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from tests.service.harness import free_port, iter_sse, wait_for
 from tests.service.scripted import problem, scripted_model_server
 from tests.service.test_compose import ROOT, compose_command
 
-pytestmark = pytest.mark.docker
+# The first test also waits for the images to build (minutes on a cold cache).
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(1200)]
 
 TOKEN = "compose-token-0001"
 # The host's own added certificate authorities (here: the egress proxy between containers and PyPI), so that pip
@@ -137,3 +139,28 @@ def test_redis_keeps_an_append_only_file(stack: tuple[Stack, httpx.Client]) -> N
     done = compose.compose("exec", "-T", "redis", "redis-cli", "config", "get", "appendonly")
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["appendonly", "yes"]
+
+
+def test_a_crashed_worker_container_comes_back_and_leaves_no_sandbox_behind(stack: tuple[Stack, httpx.Client]) -> None:
+    compose, http = stack
+    client = connect()
+    worker = next(c for c in compose.containers(client) if c.labels["com.docker.compose.service"] == "worker")
+    worker.reload()
+    started = worker.attrs["State"]["StartedAt"]
+    owned = {"label": f"selfdebug.sandbox.container={worker.id}"}
+    pool = {c.id for c in client.containers.list(sparse=True, filters=owned)}
+    assert pool, "the worker's warm sandboxes carry its container id"
+    os.kill(worker.attrs["State"]["Pid"], signal.SIGKILL)  # a crash: no shutdown, the pool is left running
+
+    def restarted() -> bool:
+        worker.reload()
+        return bool(worker.attrs["State"]["Running"]) and worker.attrs["State"]["StartedAt"] != started
+
+    wait_for(restarted, 60, "the restart policy to bring the worker back", interval=0.5)
+    # The new worker process finds the old process's sandboxes orphaned (same container, restarted) and removes them.
+    def reaped() -> bool:
+        return not pool & {c.id for c in client.containers.list(all=True, sparse=True)}
+
+    wait_for(reaped, 60, "the crashed worker's sandboxes to be removed", interval=0.5)
+    job = http.post("/v1/jobs", params={"wait": 90}, json={"problem": problem("demo/after-crash")}).json()
+    assert job["status"] == "succeeded", compose.logs()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -69,7 +70,7 @@ async def execute_job(rt: Runtime, job_id: str) -> str:
 
 
 async def _supervise(rt: Runtime, job: Job, run: int) -> _Outcome:
-    engine = asyncio.create_task(_engine(rt, job))
+    engine = asyncio.create_task(_engine(rt, job, run))
     why: list[str] = []
 
     async def stop(reason: str) -> None:
@@ -128,7 +129,7 @@ def _outcome(job: Job, engine: asyncio.Task[JobResult], why: str | None) -> _Out
     return _Outcome(JobStatus.SUCCEEDED, "", result, extra)
 
 
-async def _engine(rt: Runtime, job: Job) -> JobResult:
+async def _engine(rt: Runtime, job: Job, run: int) -> JobResult:
     spec = job.spec
     dataset = await rt.dataset(spec.ref.dataset) if spec.ref is not None else None
     problem = dataset[spec.ref.task_id] if dataset is not None and spec.ref is not None else spec.problem
@@ -139,7 +140,9 @@ async def _engine(rt: Runtime, job: Job) -> JobResult:
     evaluator, source = await _evaluator(rt, problem, dataset)
 
     async def sink(event: Event) -> None:
-        await rt.store.append_event(job.id, event.kind.value, event.model_dump_json())
+        # Tagged with the run: a job run again after its worker died streams both runs' events, and a reader
+        # tells the abandoned run's apart (the status event between them says why it runs again).
+        await rt.store.append_event(job.id, event.kind.value, json.dumps({**event.model_dump(mode="json"), "run": run}))
 
     started = time.monotonic()
     record = await Debugger(model, sandbox, spec.options, evaluator=evaluator).run(problem, on_event=sink)

@@ -17,7 +17,7 @@ import redis
 from sandbox import reap_orphans
 from tests.llm.scripted_server import ScriptedOpenAIServer
 from tests.service.conftest import KEYS, PREFIX, api_settings, queue
-from tests.service.harness import ApiServer, RedisServer, WorkerProcess, wait_for
+from tests.service.harness import ApiServer, RedisServer, WorkerProcess, iter_sse, wait_for
 from tests.service.scripted import problem
 
 pytestmark = pytest.mark.timeout(240)
@@ -71,6 +71,13 @@ def test_a_worker_killed_mid_job_loses_nothing(service_env: dict[str, str], redi
         jobs = [ended(client, job_id, timeout=90) for job_id in ids]
         assert all(job["status"] == "succeeded" for job in jobs), [(j["status"], j["reason"]) for j in jobs]
         assert jobs[0]["runs"] == 2  # it ran again elsewhere
+        # Its stream holds both runs, each engine event tagged with its run, a status event between them.
+        with client.stream("GET", f"/v1/jobs/{ids[0]}/events") as response:
+            events = [(e["event"], json.loads(e["data"])) for e in iter_sse(response)]
+        runs = [data["run"] for kind, data in events if kind != "status"]
+        assert runs == sorted(runs) and runs[-1] == 2
+        requeued = [data for kind, data in events if kind == "status" and data["status"] == "queued"][1:]
+        assert requeued and "runs again" in requeued[0]["reason"]
         assert survivor.process is not None and survivor.process.poll() is None
         after = client.post("/v1/jobs", json={"problem": problem()}, params={"wait": 30}).json()
         assert after["status"] == "succeeded"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pydantic
 import typer
 from tqdm import tqdm
 
@@ -15,7 +16,7 @@ from selfdebug.datasets import DATASET_NAMES, load_dataset
 from selfdebug.errors import SelfDebugError, UnknownTaskError
 from selfdebug.evaluation import EvaluationSettings, Judge, SampleResult, load_samples, pass_at_1
 
-__all__ = ["app"]
+__all__ = ["app", "run"]
 
 EXIT_USAGE = 2  # what typer itself returns for bad arguments; our input errors are the same kind of mistake
 EXIT_SANDBOX = 3
@@ -27,6 +28,24 @@ app = typer.Typer(name="selfdebug", no_args_is_help=True, add_completion=False,
 @app.callback()
 def main() -> None:
     """selfdebug: a sandboxed self-debugging service for LLM code generation."""
+
+
+# Settings classes whose environment variables do not start with SELFDEBUG_.
+_PREFIXES = {"SandboxSettings": "SANDBOX_", "LLMSettings": "SELFDEBUG_LLM_"}
+
+
+def run() -> None:
+    """The console script: ``app``, with a bad setting (an environment variable) said in a line, not a traceback."""
+    try:
+        app()
+    except pydantic.ValidationError as exc:
+        if not exc.title.endswith("Settings"):
+            raise
+        prefix = _PREFIXES.get(exc.title, "SELFDEBUG_")
+        for error in exc.errors():
+            name = prefix + "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"error: {name}: {error['msg']}", err=True)  # not its value: it may be a key
+        raise SystemExit(EXIT_USAGE) from None
 
 
 def _fail(message: str, code: int) -> typer.Exit:

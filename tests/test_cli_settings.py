@@ -1,0 +1,26 @@
+"""A bad setting stops any command with one line naming the environment variable, and never echoes its value."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def _selfdebug(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from selfdebug.cli import run; run()", *args], capture_output=True,
+                          text=True, check=False, timeout=60, env={**os.environ, **env})
+
+
+@pytest.mark.parametrize("args, env, expected", [
+    (("serve",), {"SELFDEBUG_API_KEYS": "demo:s3cr"}, "SELFDEBUG_API_KEYS: Value error, the token of key 'demo'"),
+    (("worker",), {"SELFDEBUG_HEARTBEAT_INTERVAL": "-1"}, "SELFDEBUG_HEARTBEAT_INTERVAL: Input should be greater"),
+    (("solve", "-e", "f", "def f(): ..."), {"SANDBOX_POOL_SIZE": "0"}, "SANDBOX_POOL_SIZE: Input should be greater"),
+], ids=["api", "worker", "sandbox"])
+def test_a_bad_setting_is_one_clear_line(args: tuple[str, ...], env: dict[str, str], expected: str) -> None:
+    done = _selfdebug(*args, **env)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(f"error: {expected}"), done.stderr
+    assert "Traceback" not in done.stderr and "s3cr" not in done.stderr  # a key stays secret

@@ -4,15 +4,15 @@ process shares it)."""
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import Forbidden, RateLimited, Unauthorized
+from api.errors import Forbidden, NotFound, RateLimited, Unauthorized
 from api.services import Services, get_services
 
-__all__ = ["ANONYMOUS", "Caller", "caller", "check_owner"]
+__all__ = ["ANONYMOUS", "Caller", "caller", "owned"]
 
 ANONYMOUS = "anonymous"
 _bearer = HTTPBearer(auto_error=False, description="An API key from SELFDEBUG_API_KEYS.")
@@ -49,6 +49,18 @@ async def caller(services: Annotated[Services, Depends(get_services)],
 Caller = Annotated[str, Depends(caller)]
 
 
-def check_owner(owner: str, name: str, what: str) -> None:
-    if owner != name:
+class _Owned(Protocol):
+    @property
+    def owner(self) -> str: ...
+
+
+OwnedT = TypeVar("OwnedT", bound=_Owned)
+
+
+def owned(record: OwnedT | None, caller: str, what: str, record_id: str) -> OwnedT:
+    """``record`` (a job or a batch, looked up by ``record_id``) if it exists and is the caller's: else 404 or 403."""
+    if record is None:
+        raise NotFound(f"{what} {record_id} not found")
+    if record.owner != caller:
         raise Forbidden(f"this {what} belongs to another API key")
+    return record

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Body, Depends, File, Form, Path, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import Json
 
-from api.errors import Invalid, NotFound, RateLimited, Unavailable, error_responses
+from api.errors import Invalid, RateLimited, Unavailable, error_responses
 from api.schemas import ADD_PROBLEM, BatchParameters, BatchRequest, BatchView
-from api.security import Caller, check_owner
+from api.security import Caller, owned
 from api.services import Services, get_services
 from api.views import batch_view
 from selfdebug.datasets import parse_problems
@@ -57,11 +57,7 @@ UPLOAD_OPENAPI: dict[str, Any] = {"requestBody": {"content": {"multipart/form-da
 
 
 async def _load_batch(services: Services, batch_id: str, caller: str) -> Batch:
-    batch = await services.batches.get(batch_id)
-    if batch is None:
-        raise NotFound(f"batch {batch_id} not found")
-    check_owner(batch.owner, caller, "batch")
-    return batch
+    return owned(await services.batches.get(batch_id), caller, "batch", batch_id)
 
 
 def _parse_jsonl(data: bytes, name: str = "jsonl") -> list[Problem]:

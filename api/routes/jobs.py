@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
-from api.errors import Conflict, Invalid, NotFound, RateLimited, error_responses
+from api.errors import Conflict, Invalid, RateLimited, error_responses
 from api.schemas import ADD_PROBLEM, JobRequest, JobView
-from api.security import Caller, check_owner
+from api.security import Caller, owned
 from api.services import Services, get_services
 from api.settings import MAX_WAIT_SECONDS
 from api.sse import EVENT_ID, event_stream
@@ -45,11 +45,7 @@ EXAMPLES = {
 
 
 async def load_job(services: Services, job_id: str, caller: str) -> Job:
-    job = await services.store.get(job_id)
-    if job is None:
-        raise NotFound(f"job {job_id} not found")
-    check_owner(job.owner, caller, "job")
-    return job
+    return owned(await services.store.get(job_id), caller, "job", job_id)
 
 
 @router.post("", status_code=202, response_model=JobView,

@@ -1,5 +1,4 @@
-"""Bearer API keys from the settings, and a per-key rate limit (a fixed window counted in Redis, so every API
-process shares it)."""
+"""Bearer API keys from the settings, and a per-key rate limit (kept in Redis, so every API process shares it)."""
 
 from __future__ import annotations
 

@@ -29,8 +29,9 @@ class APISettings(ServiceSettings):
                                                      "For a local demo only.")
     host: str = Field("127.0.0.1", description="Address `selfdebug serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `selfdebug serve` listens on.")
-    rate_limit: int = Field(600, ge=1, description="Requests one key may make per rate_window.")
-    rate_window: int = Field(60, ge=1, description="Seconds of a rate-limit window.")
+    rate_limit: int = Field(600, ge=1, description="Requests one key may make per rate_window: at once, "
+                            "then evenly spread.")
+    rate_window: int = Field(60, ge=1, description="Seconds the rate limit is counted over.")
     max_active_jobs: int = Field(20, ge=1, description="Jobs one key may have queued or running at once.")
     max_active_batches: int = Field(2, ge=1, description="Batches one key may have running at once.")
     max_body_bytes: int = Field(1 * MiB, ge=1024, description="Largest request body (413 beyond).")

@@ -40,9 +40,9 @@ class Keys:
         """Set: an API key's batches still running."""
         return f"{self.prefix}:owner:{owner}:batches"
 
-    def rate(self, owner: str, window: int) -> str:
-        """Counter: an API key's requests in one rate-limit window."""
-        return f"{self.prefix}:rate:{owner}:{window}"
+    def rate(self, owner: str) -> str:
+        """String: an API key's rate-limit state (when its next request is due, if sent at the allowed pace)."""
+        return f"{self.prefix}:rate:{owner}"
 
     @property
     def stats(self) -> str:

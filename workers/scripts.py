@@ -148,9 +148,18 @@ end
 return out
 """
 
-# KEYS: counter. ARGV: window seconds. Returns {requests in this window, milliseconds until it ends}.
+# KEYS: the key's theoretical arrival time. ARGV: limit, window seconds. GCRA (a token bucket kept as one
+# timestamp): a burst of `limit` requests, then one every window/limit seconds; a fixed window would let
+# 2 x limit through around each boundary. Redis's clock, so every API process judges alike. Returns nil when the
+# request may go, else the seconds to wait (a string: Lua numbers come back to Redis clients as integers).
 RATE = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]) * 1000) end
-return {n, redis.call('PTTL', KEYS[1])}
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+local window = tonumber(ARGV[2])
+local interval = window / tonumber(ARGV[1])
+local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local allowed_at = tat + interval - window
+if now < allowed_at then return tostring(allowed_at - now) end
+redis.call('SET', KEYS[1], tostring(tat + interval), 'PX', math.ceil((tat + interval - now) * 1000) + 1)
+return false
 """

@@ -208,12 +208,10 @@ class JobStore:
     # ------------------------------------------------------------------ rate limits and counters
 
     async def hit_rate(self, owner: str, limit: int, window: int) -> float | None:
-        """Count a request; None if allowed, else the seconds until the window ends (for Retry-After)."""
-        slot = int(time.time() // window)
-        count, ttl_ms = await self._rate(keys=[self.keys.rate(owner, slot)], args=[window])
-        if int(count) <= limit:
-            return None
-        return max(int(ttl_ms), 0) / 1000.0
+        """Count a request against ``limit`` per ``window`` seconds (a burst of ``limit``, then evenly spaced);
+        None if it may go, else the seconds until one more may (for Retry-After)."""
+        wait = await self._rate(keys=[self.keys.rate(owner)], args=[limit, window])
+        return None if wait is None else float(wait)
 
     async def active_count(self, owner: str) -> int:
         return int(await self.redis.scard(self.keys.owner_active(owner)))

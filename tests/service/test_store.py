@@ -193,9 +193,18 @@ def test_a_batch_sends_at_most_its_concurrency_and_reports_once(redis_db: redis.
     run(scenario)
 
 
-def test_rate_windows(redis_db: redis.Redis) -> None:
+def test_rate_limit_allows_a_burst_then_an_even_pace(redis_db: redis.Redis) -> None:
     async def scenario(store: JobStore, _: BatchStore) -> list[float | None]:
-        return [await store.hit_rate("alice", 2, 60) for _ in range(3)]
+        burst = [await store.hit_rate("alice", 3, 60) for _ in range(4)]
+        other = await store.hit_rate("bob", 3, 60)
+        # 3 per 60 s is one per 20 s; 10 per 10 s, one a second once the burst is spent.
+        fast = [await store.hit_rate("carol", 10, 10) for _ in range(10)]
+        await asyncio.sleep(1.2)
+        paced = [await store.hit_rate("carol", 10, 10) for _ in range(2)]
+        return [*burst, other, *fast, *paced]
 
-    first, second, third = run(scenario)
-    assert first is None and second is None and third is not None and 0 < third <= 60
+    waits = run(scenario)
+    assert waits[:3] == [None, None, None] and waits[4] is None  # a burst of the limit, per key
+    assert waits[3] is not None and 19 < waits[3] <= 20  # the next one is due in window/limit
+    assert all(wait is None for wait in waits[5:15])
+    assert waits[15] is None and waits[16] is not None and 0 < waits[16] <= 1  # one more a second

@@ -60,6 +60,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from selfdebug.errors import DatasetError, InputFileError, UnknownDatasetError
 from selfdebug.problems import IOCase, OutputCheck, Problem, ProblemKind
+from selfdebug.syntax import parse
 
 __all__ = [
     "DATASET_NAMES",
@@ -413,13 +414,13 @@ def _parse_mbpp_original(f: _Fields) -> Problem:
 def _called_function(tests: list[str], code: str) -> str | None:
     """The function the tests call: preferably one the reference code defines (tests also call ``set`` ...)."""
     try:
-        defined = {node.name for node in ast.parse(code).body if isinstance(node, ast.FunctionDef)}
+        defined = {node.name for node in parse(code).body if isinstance(node, ast.FunctionDef)}
     except SyntaxError:
         defined = set()
     called: list[str] = []
     for test in tests:
         try:
-            tree = ast.parse(test)
+            tree = parse(test)
         except SyntaxError:
             continue
         called += [node.func.id for node in ast.walk(tree)

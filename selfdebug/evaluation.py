@@ -24,6 +24,7 @@ from selfdebug.datasets import Dataset, read_jsonl, read_source
 from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.expected import CallPlan, Reference, ReferenceStore, outputs_agree, run_calls_bounded
 from selfdebug.problems import Problem, program_from_completion, program_from_solution
+from selfdebug.syntax import parse
 
 __all__ = [
     "EvaluationSettings",
@@ -194,7 +195,7 @@ def _failure_text(test: TestResult) -> str:
 def _calls_check(test: str) -> bool:
     """Whether a check() source already calls check at top level (the HumanEval-style MBPP file does)."""
     try:
-        tree = ast.parse(test)
+        tree = parse(test)
     except SyntaxError:
         return False
     return any(isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)

@@ -29,9 +29,10 @@ import ast
 import itertools
 import re
 import textwrap
-import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+
+from selfdebug.syntax import parse
 
 __all__ = ["extract_code", "sanitize"]
 
@@ -75,9 +76,7 @@ def _parse_or_error(source: str) -> tuple[ast.Module | None, int | None]:
     try:
         # Model code is full of "\d" in plain strings: the parser's SyntaxWarnings are noise here (and, with
         # warnings turned into errors, they would make valid code look broken).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(source), None
+        return parse(source), None
     except SyntaxError as exc:
         return None, exc.lineno
     except (ValueError, RecursionError, MemoryError):  # null bytes; nesting too deep for the parser

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from selfdebug.syntax import parse
+
 __all__ = [
     "IOCase",
     "OutputCheck",
@@ -106,7 +108,7 @@ class Problem(BaseModel):
 def prompt_imports(prompt: str) -> list[str]:
     """The prompt's top-level import statements, in order (``from typing import List`` and the like)."""
     try:
-        tree = ast.parse(prompt)
+        tree = parse(prompt)
     except SyntaxError:
         # A prompt that is not valid Python on its own (a stub cut mid-way): fall back to import-looking lines.
         return [line.rstrip() for line in prompt.splitlines() if _IMPORT_LINE.match(line)]

@@ -34,12 +34,13 @@ import copy
 import io
 import re
 import tokenize
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from selfdebug.syntax import parse
 
 __all__ = ["DEFAULT_TEST_COUNT", "Check", "ParsedTests", "TestCase", "TestKind", "parse_tests", "render_stdio"]
 
@@ -138,9 +139,7 @@ def parse_tests(
 
 def _parse(source: str) -> ast.Module | None:
     try:
-        with warnings.catch_warnings():  # "\d" in a string is a warning, not our business
-            warnings.simplefilter("ignore")
-            return ast.parse(source)
+        return parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_init, worker_ready, worker_shutdown
 
 from workers.execution import execute_job
 from workers.runtime import Runtime
@@ -90,6 +92,28 @@ def runtime_for(app: Celery) -> Runtime:
             runtime.start_background()
             _state["runtime"] = runtime
         return runtime
+
+
+@worker_init.connect
+def _watch(sender: Any = None, **_: Any) -> None:
+    # kombu's Redis transport can die when the broker connection drops while it restores unacknowledged messages
+    # ("Unrecoverable error: AttributeError ... 'hostname'", seen here when Redis restarted); Celery then stops the
+    # worker, and that stop can itself hang on the broken connection, leaving a process that consumes nothing. Once
+    # Celery has given up (a failure exit code), the process ends within failed_exit_after whatever happens: its
+    # supervisor (compose's restart policy) starts a fresh one, and the sweeper runs again whatever was running.
+    if sender is not None:
+        settings: ServiceSettings = sender.app.conf["selfdebug_settings"]
+        threading.Thread(target=_exit_when_failed, args=(sender, settings.failed_exit_after), daemon=True,
+                         name="celery-watchdog").start()
+
+
+def _exit_when_failed(worker: Any, grace: float) -> None:
+    while not worker.exitcode:  # None while running; 0 for a requested shutdown
+        time.sleep(0.5)
+    time.sleep(grace)  # a stop that ends in time exits the process first, with this thread
+    log.critical("the worker failed (exit code %s) and did not stop within %gs: exiting", worker.exitcode, grace)
+    logging.shutdown()
+    os._exit(int(worker.exitcode))
 
 
 @worker_ready.connect

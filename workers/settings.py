@@ -46,6 +46,8 @@ class ServiceSettings(BaseSettings):
     events_max: int = Field(10_000, ge=100, description="Events kept per job stream (oldest trimmed).")
     redis_retry_seconds: float = Field(30.0, ge=0, description="How long Redis calls keep retrying while the "
                                                                "server is unreachable (a restart).")
+    failed_exit_after: float = Field(20.0, gt=0, description="Seconds a worker whose Celery consumer died may "
+                                     "take to stop before it exits anyway (its supervisor starts a new one).")
 
     @model_validator(mode="after")
     def _limits_agree(self) -> ServiceSettings:

@@ -72,10 +72,15 @@ def clean_redis(url: str, run: str) -> None:
 class WorkerProcess:
     """``python -m workers`` with the given environment; ``ready()`` waits until its sandbox pool is warm."""
 
-    def __init__(self, env: Mapping[str, str], *, concurrency: int = 4, name: str = "worker") -> None:
+    def __init__(self, env: Mapping[str, str], *, concurrency: int = 4, name: str = "worker",
+                 supervised: bool = False) -> None:
         self.env = {**os.environ, **env}
         self.concurrency = concurrency
         self.name = name
+        # Supervised, as compose's restart policy does: a worker that exits on its own is started again.
+        self.supervised = supervised
+        self.restarts = 0
+        self._stopping = threading.Event()
         self.log_path = Path(tempfile.mkstemp(prefix=f"selfdebug-{name}-", suffix=".log")[1])
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -87,7 +92,15 @@ class WorkerProcess:
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
+        if self.supervised and self.restarts == 0:
+            threading.Thread(target=self._supervise, daemon=True, name=f"supervise-{self.name}").start()
         return self
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            if self.process is not None and self.process.poll() is not None and not self._stopping.is_set():
+                self.restarts += 1
+                self.start()
 
     @property
     def pid(self) -> int:
@@ -127,6 +140,7 @@ class WorkerProcess:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.process is None or self.process.poll() is not None:
             return
         with contextlib.suppress(ProcessLookupError):

@@ -160,6 +160,11 @@ def test_an_upload_over_the_size_limit_is_413(service_env: dict[str, str], redis
                                headers={"content-type": request.headers["content-type"]})
         assert streamed.status_code == 413, streamed.text
         assert upload(client, b"{}\n").status_code == 422  # under the limit, the file itself is judged
+    # An upload is a batch: the batch limit applies to it, not the (smaller) limit of every other body.
+    roomy = api_settings(max_body_bytes=2048, max_batch_body_bytes=1 << 16)
+    with ApiServer(roomy) as server, server.client(KEYS["alice"]) as client:
+        reply = upload(client, big, json.dumps({"options": {"strategy": "none"}, "limit": 1}))
+        assert reply.status_code == 202, reply.text
 
 
 def test_cancelling_a_batch_stops_it_and_still_reports(alice: httpx.Client, bob: httpx.Client) -> None:

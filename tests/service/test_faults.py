@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,12 +39,13 @@ def ended(client: httpx.Client, job_id: str, timeout: float = 60) -> dict[str, A
 
 @contextlib.contextmanager
 def stack(env: dict[str, str], *, workers: int = 1, queue: str, warm: bool = True, redis_url: str | None = None,
-          **worker_env: str) -> Iterator[tuple[ApiServer, list[WorkerProcess]]]:
+          supervised: bool = False, **worker_env: str) -> Iterator[tuple[ApiServer, list[WorkerProcess]]]:
     """An API and its own workers on a queue of their own."""
     env = {**env, "SELFDEBUG_QUEUE": queue, **worker_env}
     if redis_url:
         env["SELFDEBUG_REDIS_URL"] = redis_url
-    procs = [WorkerProcess(env, concurrency=2, name=f"{queue}-{i}").start() for i in range(workers)]
+    procs = [WorkerProcess(env, concurrency=2, name=f"{queue}-{i}", supervised=supervised).start()
+             for i in range(workers)]
     try:
         for proc in procs:
             proc.ready(warm=warm)
@@ -86,8 +89,11 @@ def test_a_worker_killed_mid_job_loses_nothing(service_env: dict[str, str], redi
 
 @pytest.mark.docker
 def test_redis_restarted_during_a_batch(service_env: dict[str, str], redis_db: redis.Redis) -> None:
-    with RedisServer() as own_redis, stack(service_env, queue=queue("selfdebug-restart"), redis_url=own_redis.url) as (
-            api, _), api.client(KEYS["alice"]) as client:
+    # Supervised as in production: kombu's Redis transport sometimes dies of the lost connection ("Unrecoverable
+    # error"); the worker then exits (workers.app's watchdog) and is started again, and its jobs still all end.
+    with RedisServer() as own_redis, stack(service_env, queue=queue("selfdebug-restart"), redis_url=own_redis.url,
+                                           supervised=True, SELFDEBUG_FAILED_EXIT_AFTER="3") as (
+            api, procs), api.client(KEYS["alice"]) as client:
         problems = [problem(f"r/{i}", wrong_first=True, slow=0.3) for i in range(6)]
         batch_id = client.post("/v1/batches", json={"problems": problems, "concurrency": 2}).json()["id"]
         wait_for(lambda: client.get(f"/v1/batches/{batch_id}").json()["done"] >= 2, 60, "two jobs done")
@@ -101,7 +107,14 @@ def test_redis_restarted_during_a_batch(service_env: dict[str, str], redis_db: r
                 return batch if batch["status"] != "running" else None
             return None
 
-        batch = wait_for(batch_done, 120, "the batch to end after the restart", interval=0.5)
+        try:
+            batch = wait_for(batch_done, 120, "the batch to end after the restart", interval=0.5)
+        except AssertionError as exc:
+            jobs = {line["task_id"]: line["status"] for line in map(json.loads, client.get(
+                f"/v1/batches/{batch_id}/results").text.splitlines())}
+            queued = redis.Redis.from_url(own_redis.url).llen(queue("selfdebug-restart"))
+            raise AssertionError(f"{exc}\njobs: {jobs}\nmessages waiting: {queued}\nrestarts: {procs[0].restarts}\n"
+                                 f"{procs[0].log_tail(80)}") from None
         assert batch["status"] == "succeeded" and batch["done"] == 6 and batch["report"]["problems"] == 6
         lines = client.get(f"/v1/batches/{batch_id}/results").text.splitlines()
         statuses = [json.loads(line)["status"] for line in lines]
@@ -140,3 +153,24 @@ def test_docker_refusing_containers_fails_the_job_with_the_reason(service_env: d
         for job in jobs:
             assert job["status"] == "failed" and "sandbox is unavailable" in job["reason"], job
             assert "CPU" in job["reason"] or "cpu" in job["reason"]
+
+
+def test_a_worker_whose_celery_failed_exits_even_if_its_stop_hangs() -> None:
+    # Celery gave up (exit code 1) and its stop hangs (the main thread waits forever): the watchdog ends the process
+    # with that code once the grace period is over, so a supervisor can start a fresh worker.
+    script = ("import threading, time, types\n"
+              "from workers.app import _exit_when_failed\n"
+              "worker = types.SimpleNamespace(exitcode=None)\n"
+              "threading.Thread(target=_exit_when_failed, args=(worker, 0.5), daemon=True).start()\n"
+              "time.sleep(0.6)\n"
+              "worker.exitcode = 0\n"  # a requested shutdown is not a failure: nothing happens yet
+              "time.sleep(1.0)\n"
+              "print('still here', flush=True)\n"
+              "worker.exitcode = 1\n"
+              "threading.Event().wait()\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "still here\n"
+    assert "did not stop within 0.5s" in done.stderr
+    assert time.monotonic() - started < 15

@@ -1,5 +1,6 @@
-"""Request size limits, enforced before a route sees the body: a declared Content-Length over the limit is
-refused at once, and a body streamed without one is counted as it arrives (413 either way)."""
+"""Request limits. Size, enforced before a route sees the body: a declared Content-Length over the limit is
+refused at once, and a body streamed without one is counted as it arrives (413 either way). And what a job may
+ask for (its model, its time limit), checked alike for a job and for every job of a batch."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from api.errors import Invalid, error_response
+from api.settings import APISettings
 
-__all__ = ["BodySizeLimit"]
+__all__ = ["BodySizeLimit", "job_time_limit"]
 
 
 class BodySizeLimit:
@@ -60,3 +62,13 @@ class BodySizeLimit:
         response = error_response(413, f"the request body is larger than {limit} bytes")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+def job_time_limit(settings: APISettings, model: str | None, time_limit: float | None) -> float:
+    """The time limit a job gets (its own, or the default), once its model and that limit are checked (422)."""
+    if settings.allowed_models and model is not None and model not in settings.allowed_models:
+        raise Invalid(f"model {model!r} is not one of {', '.join(settings.allowed_models)}")
+    limit = time_limit or settings.job_time_limit
+    if limit > settings.max_job_time_limit:
+        raise Invalid(f"time_limit may be at most {settings.max_job_time_limit:g} seconds")
+    return limit

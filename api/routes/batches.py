@@ -13,6 +13,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Json
 
 from api.errors import Invalid, RateLimited, Unavailable, error_responses
+from api.limits import job_time_limit
 from api.schemas import ADD_PROBLEM, BatchParameters, BatchRequest, BatchView
 from api.security import Caller, owned
 from api.services import Services, get_services
@@ -128,11 +129,7 @@ async def _submit(services: Services, caller: str, params: BatchParameters, load
     select its problems, store the batch and send its first jobs. ``dataset`` is set when the problems are a
     named dataset's (jobs then refer to them instead of carrying them)."""
     settings = services.settings
-    if settings.allowed_models and params.model is not None and params.model not in settings.allowed_models:
-        raise Invalid(f"model {params.model!r} is not one of {', '.join(settings.allowed_models)}")
-    time_limit = params.time_limit or settings.job_time_limit
-    if time_limit > settings.max_job_time_limit:
-        raise Invalid(f"time_limit may be at most {settings.max_job_time_limit:g} seconds")
+    time_limit = job_time_limit(settings, params.model, params.time_limit)
     pairs = _select(await load(), params, settings.max_batch_problems)
     if not pairs:
         raise Invalid("the batch holds no problems")

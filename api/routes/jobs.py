@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api.errors import Conflict, Invalid, RateLimited, error_responses
+from api.limits import job_time_limit
 from api.schemas import ADD_PROBLEM, JobRequest, JobView
 from api.security import Caller, owned
 from api.services import Services, get_services
@@ -57,11 +58,7 @@ async def load_job(services: Services, job_id: str, caller: str) -> Job:
 async def submit_job(request: Annotated[JobRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
                      services: ServicesDep, response: Response, wait: Wait = 0) -> JobView:
     settings = services.settings
-    if settings.allowed_models and request.model is not None and request.model not in settings.allowed_models:
-        raise Invalid(f"model {request.model!r} is not one of {', '.join(settings.allowed_models)}")
-    time_limit = request.time_limit or settings.job_time_limit
-    if time_limit > settings.max_job_time_limit:
-        raise Invalid(f"time_limit may be at most {settings.max_job_time_limit:g} seconds")
+    time_limit = job_time_limit(settings, request.model, request.time_limit)
     try:
         spec = JobSpec(problem=request.problem.to_problem(), options=request.options, model=request.model,
                        time_limit=time_limit)

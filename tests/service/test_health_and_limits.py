@@ -98,3 +98,17 @@ def test_settings_read_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch
 def test_anonymous_mode(service_env: dict[str, str], redis_db: Any) -> None:
     with ApiServer(api_settings(api_keys={}, allow_anonymous=True)) as open_api, open_api.client() as client:
         assert client.get("/v1/jobs/" + "0" * 32).status_code == 404
+
+
+def test_a_job_and_a_batch_may_ask_only_for_allowed_models_and_time(service_env: dict[str, str],
+                                                                      redis_db: Any) -> None:
+    # An API whose queue no worker reads: what is accepted stays queued, nothing runs.
+    settings = api_settings(queue=queue("selfdebug-nobody"), allowed_models=["small"], max_job_time_limit=100)
+    with ApiServer(settings) as server, server.client(KEYS["alice"]) as client:
+        for path, body in (("/v1/jobs", {"problem": problem()}), ("/v1/batches", {"problems": [problem()]})):
+            reply = client.post(path, json={**body, "model": "huge"})
+            assert reply.status_code == 422 and "model 'huge' is not one of small" in reply.json()["detail"]
+            reply = client.post(path, json={**body, "time_limit": 101})
+            assert reply.status_code == 422 and "time_limit may be at most 100 seconds" in reply.json()["detail"]
+            accepted = client.post(path, json={**body, "model": "small", "time_limit": 100})
+            assert accepted.status_code == 202, accepted.text

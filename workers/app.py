@@ -64,7 +64,10 @@ def make_celery(settings: ServiceSettings | None = None) -> Celery:
     )
     app.conf["selfdebug_settings"] = settings
 
-    @app.task(name=RUN_JOB, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
+    # Not shared: a shared task (Celery's default) is added to every app finalized later in the process, so the app
+    # that run_worker makes would get the import-time celery_app's run_job first (DuplicateTaskNameWarning at every
+    # start) and run that task, bound to the other app and its settings, instead of its own.
+    @app.task(name=RUN_JOB, shared=False, acks_late=True, reject_on_worker_lost=True, ignore_result=True,
               time_limit=int(settings.task_time_limit), soft_time_limit=int(settings.task_time_limit - 30))
     def run_job(job_id: str) -> str:
         runtime = runtime_for(app)

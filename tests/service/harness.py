@@ -14,7 +14,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -70,11 +70,13 @@ def clean_redis(url: str, run: str) -> None:
 
 
 class WorkerProcess:
-    """``python -m workers`` with the given environment; ``ready()`` waits until its sandbox pool is warm."""
+    """``python -m workers`` (or ``command``) with the given environment; ``ready()`` waits until its sandbox pool is
+    warm."""
 
     def __init__(self, env: Mapping[str, str], *, concurrency: int = 4, name: str = "worker",
-                 supervised: bool = False) -> None:
+                 supervised: bool = False, command: Sequence[str] = (sys.executable, "-m", "workers")) -> None:
         self.env = {**os.environ, **env}
+        self.command = list(command)  # what starts a worker; it is given --concurrency, --loglevel and --hostname
         self.concurrency = concurrency
         self.name = name
         # Supervised, as compose's restart policy does: a worker that exits on its own is started again.
@@ -87,7 +89,7 @@ class WorkerProcess:
     def start(self) -> Self:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "workers", f"--concurrency={self.concurrency}", "--loglevel=INFO",
+            [*self.command, f"--concurrency={self.concurrency}", "--loglevel=INFO",
              f"--hostname={self.name}-{os.getpid()}@%h"],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -10,8 +10,10 @@ Typical use::
 
 from .cache import ResponseCache
 from .client import OpenAIChatModel
-from .embedded import EMBEDDED_MODEL_NAME, EmbeddedServer, ensure_weights
+from .embedded import EMBEDDED_MODEL_NAME, EmbeddedModel, EmbeddedServer, ensure_weights
 from .errors import (
+    EmbeddedBuildError,
+    EmbeddedServerCrashed,
     EmbeddedServerError,
     LLMBadResponse,
     LLMCallError,
@@ -32,7 +34,10 @@ __all__ = [
     "EMBEDDED_MODEL_NAME",
     "ChatModel",
     "Completion",
+    "EmbeddedBuildError",
+    "EmbeddedModel",
     "EmbeddedServer",
+    "EmbeddedServerCrashed",
     "EmbeddedServerError",
     "LLMBadResponse",
     "LLMCallError",

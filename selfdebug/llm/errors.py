@@ -11,6 +11,8 @@ Hierarchy::
     │   ├── LLMRequestRejected   a 4xx other than 429: the request itself is wrong (bad model, auth, too long)
     │   └── LLMBadResponse       the endpoint answered 200 with something that is not a chat completion
     └── EmbeddedServerError      the embedded llama.cpp server could not be fetched, started or reached
+        ├── EmbeddedServerCrashed   it died (exit code or signal, its log), and a restart did not help
+        └── EmbeddedBuildError      llama-cpp-python could not be built or installed for this processor
 
 A model that answers with no code is not an error here: that is data for the engine.
 """
@@ -20,6 +22,8 @@ A model that answers with no code is not an error here: that is data for the eng
 from __future__ import annotations
 
 __all__ = [
+    "EmbeddedBuildError",
+    "EmbeddedServerCrashed",
     "EmbeddedServerError",
     "LLMBadResponse",
     "LLMCallError",
@@ -88,3 +92,19 @@ class EmbeddedServerError(LLMError):
         self.log_tail = log_tail
         message = reason if not log_tail else f"{reason}\n--- server log (last lines) ---\n{log_tail}"
         super().__init__(message)
+
+
+class EmbeddedServerCrashed(EmbeddedServerError):
+    """The embedded server died on its own: ``how`` says how (``killed by signal 11 (SIGSEGV)``, ``exited with
+    code 1``); ``log_path`` is where its whole log was kept."""
+
+    def __init__(self, reason: str, *, how: str, returncode: int | None, log_path: str | None,
+                 log_tail: str = "") -> None:
+        self.how = how
+        self.returncode = returncode
+        self.log_path = log_path
+        super().__init__(reason, log_tail=log_tail)
+
+
+class EmbeddedBuildError(EmbeddedServerError):
+    """llama-cpp-python could not be built, installed or verified for this processor."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,9 @@ class LLMSettings(BaseSettings):
     embedded_context: int = Field(default=DEFAULT_EMBEDDED_CONTEXT, ge=256)
     embedded_threads: int | None = Field(default=None, ge=1, description="generation threads; llama.cpp's default")
     embedded_start_timeout: float = Field(default=DEFAULT_EMBEDDED_START_TIMEOUT, gt=0.0)
+    embedded_cpu_level: Literal["x86-64-v3", "x86-64-v2", "native", "generic"] | None = Field(
+        default=None, description="llama.cpp's instruction set; None: the best portable one this CPU runs"
+    )
 
     @field_validator("base_url", "model", mode="before")
     @classmethod

@@ -3,6 +3,9 @@
 It fetches the weights if missing, starts ``python -m llama_cpp.server`` in its own process group, waits until
 ``/v1/models`` answers, and on exit terminates the group (then kills it). The server also watches its parent and
 exits when the parent dies, so not even a ``kill -9`` of ours leaves it running.
+
+A server that dies on its own is named as such: ``crash()`` gives an ``EmbeddedServerCrashed`` with its exit code
+or signal, the last lines of its log and the log's path, and that log is kept (not deleted on stop) as evidence.
 """
 
 from __future__ import annotations
@@ -22,17 +25,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
-from ..errors import EmbeddedServerError
+from ..errors import EmbeddedServerCrashed, EmbeddedServerError
 from ..settings import DEFAULT_EMBEDDED_CONTEXT, DEFAULT_EMBEDDED_START_TIMEOUT, LLMSettings, default_models_dir
 from .weights import EMBEDDED_MODEL_NAME, ensure_weights
 
-__all__ = ["EmbeddedServer"]
+__all__ = ["EmbeddedServer", "describe_exit"]
 
 HOST = "127.0.0.1"
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL
 PROBE_INTERVAL = 0.1
 PORT_ATTEMPTS = 3  # a free port can be taken by someone else before the server binds it
 LOG_TAIL_LINES = 30
+DEATH_GRACE = 1.0  # seconds a failed request waits to see whether the server is exiting
+FAULTS = (signal.SIGSEGV, signal.SIGILL, signal.SIGBUS)
+FAULT_HINT = (
+    "a fault inside llama.cpp usually means its build uses instructions this processor cannot run: rebuild it "
+    "for a lower CPU level (python -m selfdebug.llm.embedded install --level x86-64-v2), or point "
+    "SELFDEBUG_LLM_BASE_URL at another endpoint"
+)
 
 # Runs llama_cpp.server after starting a thread that ends the process once its parent is gone (reparented).
 _BOOTSTRAP = """
@@ -125,11 +135,36 @@ class EmbeddedServer:
             raise
 
     def stop(self) -> None:
-        """Terminate the server's process group, kill it after a grace period, and remove the log. Idempotent."""
+        """Terminate the server's process group, kill it after a grace period, and remove the log (unless the server
+        had died on its own: that log is evidence, and errors name its path). Idempotent."""
         process, self._process = self._process, None
+        crashed = process is not None and process.poll() is not None
         if process is not None:
             _stop_group(process)
-        self._close_log(delete=True)
+        self._close_log(delete=not crashed)
+
+    def settle(self, timeout: float = DEATH_GRACE) -> None:
+        """After a request failed: give a dying server time to be seen dead (its socket closes before it exits), so
+        ``crash()`` tells a crash from a refused request."""
+        process = self._process
+        if process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=timeout)
+
+    def crash(self) -> EmbeddedServerCrashed | None:
+        """If the server was started and has died on its own since, the error that says how; else None."""
+        process = self._process
+        if process is None or process.poll() is None:
+            return None
+        return self._crash_error(process.returncode)
+
+    def _crash_error(self, returncode: int | None, when: str = "") -> EmbeddedServerCrashed:
+        how = describe_exit(returncode)
+        log = str(self.log_path) if self.log_path is not None else None
+        reason = f"the embedded model server (pid {self.pid}) {how}{when}" + (f"; its log: {log}" if log else "")
+        if returncode is not None and returncode < 0 and -returncode in FAULTS:
+            reason += f". {FAULT_HINT}"
+        return EmbeddedServerCrashed(reason, how=how, returncode=returncode, log_path=log, log_tail=self.log_tail())
 
     def __enter__(self) -> Self:
         self.start()
@@ -177,7 +212,7 @@ class EmbeddedServer:
             raise EmbeddedServerError(f"the embedded server is already running on port {self.port}")
         if self.python == sys.executable and importlib.util.find_spec("llama_cpp") is None:
             raise EmbeddedServerError(
-                "llama-cpp-python is not installed: pip install 'selfdebug[local]' (scripts/setup does it), "
+                "llama-cpp-python is not installed: python -m selfdebug.llm.embedded install (scripts/setup does it), "
                 "or configure an endpoint with SELFDEBUG_LLM_BASE_URL"
             )
         model = self.model_path if self.model_path is not None else ensure_weights(self.models_dir, python=self.python)
@@ -231,7 +266,7 @@ class EmbeddedServer:
         port_taken = "address already in use" in tail.lower()
         if port_taken and self.requested_port is None and attempt + 1 < PORT_ATTEMPTS:
             return
-        raise EmbeddedServerError(f"the embedded server exited during start-up (exit code {code})", log_tail=tail)
+        raise self._crash_error(code, " during start-up")
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         """The last lines the server wrote (stdout and stderr together)."""
@@ -250,6 +285,19 @@ class EmbeddedServer:
         if delete and self.log_path is not None:
             self.log_path.unlink(missing_ok=True)
             self.log_path = None
+
+
+def describe_exit(returncode: int | None) -> str:
+    """``-11`` -> ``killed by signal 11 (SIGSEGV)``; ``1`` -> ``exited with code 1``."""
+    if returncode is None:
+        return "is still running"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"was killed by signal {-returncode} ({name})"
+    return f"exited with code {returncode}"
 
 
 def _free_port() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable
@@ -94,7 +95,12 @@ class ReadinessProbe:
             if weights is None or not weights.exists():
                 raise LookupError("the embedded model's weights are missing (python -m selfdebug.llm.embedded fetch)")
             if importlib.util.find_spec("llama_cpp") is None:
-                raise LookupError("the embedded model's server is not installed (pip install '.[local]')")
+                raise LookupError("the embedded model's server is not installed (python -m selfdebug.llm.embedded "
+                                  "install)")
+            dead = [f"{worker}: {state.get('last_crash') or 'not running'}"
+                    for worker, state in await self._embedded_states() if not state.get("running")]
+            if dead:
+                raise LookupError("the embedded model server is dead on " + "; ".join(dead))
             return f"embedded model ({weights.name}); workers start it"
         url = settings.base_url.rstrip("/") + "/models"
         key = settings.api_key.get_secret_value() if settings.api_key else "none"
@@ -105,6 +111,20 @@ class ReadinessProbe:
                 return f"{settings.base_url} answers {reply.status}"
 
         return await asyncio.to_thread(probe)
+
+    async def _embedded_states(self) -> list[tuple[str, dict[str, object]]]:
+        """Each live worker's report on its embedded model (workers that have not started one report none)."""
+        states = []
+        async for key in self.services.redis.scan_iter(match=self.services.store.keys.worker_pattern, count=100):
+            raw = await self.services.redis.get(key)
+            try:
+                report = json.loads(raw) if raw else {}
+            except ValueError:
+                continue
+            llm = report.get("llm") if isinstance(report, dict) else None
+            if isinstance(llm, dict) and llm.get("embedded"):
+                states.append((str(report.get("worker", key)), llm))
+        return states
 
     async def _workers(self) -> str:
         count = 0

@@ -26,7 +26,7 @@ from sandbox import Sandbox, SandboxSettings, reap_orphans
 from sandbox.errors import SandboxError
 from selfdebug.datasets import Dataset, load_dataset
 from selfdebug.evaluation import Judge
-from selfdebug.llm import ChatModel, LLMSettings, open_chat_model
+from selfdebug.llm import ChatModel, EmbeddedModel, LLMSettings, open_chat_model
 from workers.batch_store import BatchStore
 from workers.connection import async_redis
 from workers.errors import SandboxFault
@@ -85,6 +85,7 @@ class Runtime:
     def start_background(self, *, sweep: bool = True) -> None:
         """Start the liveness report and (unless told not to) the sweeper on the loop."""
         self._background.append(asyncio.run_coroutine_threadsafe(self._report_forever(), self.loop))
+        self._background.append(asyncio.run_coroutine_threadsafe(self._revive_forever(), self.loop))
         if sweep:
             self._background.append(asyncio.run_coroutine_threadsafe(self._sweep_forever(), self.loop))
 
@@ -155,11 +156,24 @@ class Runtime:
     async def _report_forever(self) -> None:
         while True:
             with contextlib.suppress(Exception):
+                embedded = self._embedded()
                 report = {"worker": self.worker_id, "pid": os.getpid(), "running": len(self.running),
-                          "pool": self._pool.usage() if self._pool is not None else None, "at": time.time()}
+                          "pool": self._pool.usage() if self._pool is not None else None, "at": time.time(),
+                          "llm": embedded[0].health() if embedded else None}
                 await self.redis.set(self.keys.worker(self.worker_id), json.dumps(report),
                                      ex=int(3 * REPORT_INTERVAL))
             await asyncio.sleep(REPORT_INTERVAL)
+
+    def _embedded(self) -> list[EmbeddedModel]:
+        return [model for model in self._models.values() if isinstance(model, EmbeddedModel)]
+
+    async def _revive_forever(self) -> None:
+        # Apart from the liveness report: a restart can take a minute, and the report must not wait for it.
+        while True:
+            await asyncio.sleep(REPORT_INTERVAL)
+            for model in self._embedded():  # a server that died between jobs is restarted now, not by the next job
+                with contextlib.suppress(Exception):
+                    await model.revive()
 
     async def _sweep_forever(self) -> None:
         last_reap = time.monotonic()

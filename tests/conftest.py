@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,15 @@ from tests.llm.fixtures import embedded_server
 
 __all__ = ["embedded_server"]  # one real llama.cpp server per session, shared by every test package
 
-# The shared datasets, wherever this checkout lives (CI clones it elsewhere): SELFDEBUG_DATA_DIR or the default.
-DATA = DatasetSettings().data_dir
+# The shared datasets sit next to the checkout, wherever it is cloned: <checkout>/../shared/data.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every test, and every process a test starts (workers, the CLI), reads the named datasets from the shared
+    # folder, not from the network; a SELFDEBUG_DATA_DIR already set (not empty) wins.
+    if not os.environ.get("SELFDEBUG_DATA_DIR"):
+        os.environ["SELFDEBUG_DATA_DIR"] = str(SHARED_DATA)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,10 +37,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    """The shared datasets (../shared/data); tests read them in place, never copy them."""
-    if not DATA.is_dir():
-        pytest.fail(f"the shared data folder is missing: {DATA}")
-    return DATA
+    """The shared datasets (SELFDEBUG_DATA_DIR, else ../shared/data); tests read them in place, never copy them."""
+    data = DatasetSettings().data_dir
+    if data is None or not data.is_dir():
+        pytest.fail(f"the shared data folder is missing: {data} (SELFDEBUG_DATA_DIR)")
+    return data
 
 
 @pytest.fixture(scope="session")

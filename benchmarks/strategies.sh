@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 N=${1:-40}
 OUT=${2:-out/strategies}
 export SELFDEBUG_LLM_CACHE_DIR=${SELFDEBUG_LLM_CACHE_DIR:-$OUT/llm-cache}
+# HumanEval's visible tests from the shared folder next to the checkout; without it, downloaded once.
+export SELFDEBUG_DATA_DIR="${SELFDEBUG_DATA_DIR:-$(cd .. && pwd)/shared/data}"
 run() { .venv/bin/selfdebug run --dataset humaneval --limit "$N" --output "$OUT" --concurrency 2 "$@"; }
 run --strategy none
 run --strategy post_execution --feedback label

@@ -54,7 +54,9 @@ def container_config(settings: SandboxSettings, image: str, labels: dict[str, st
         "nano_cpus": int(settings.cpus * 1e9),
         "shm_size": 16 * MiB,
         "tmpfs": {WORK_DIR: owned, "/tmp": owned},
-        "environment": {},
+        # Nothing from the host. The hash seed must be there when the runner's interpreter starts: its hash secret
+        # is fixed then, and every child it forks for a run inherits it.
+        "environment": {"PYTHONHASHSEED": str(settings.hash_seed)},
         "runtime": settings.runtime,
         "labels": labels,
         "ulimits": [docker.types.Ulimit(name="nofile", soft=settings.open_files, hard=settings.open_files)],

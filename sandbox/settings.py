@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["SandboxSettings"]
 
 MiB = 1 << 20
+MAX_HASH_SEED = (1 << 32) - 1  # the largest PYTHONHASHSEED Python accepts
 
 
 class SandboxSettings(BaseSettings):
@@ -40,4 +41,7 @@ class SandboxSettings(BaseSettings):
     disk_inodes: int = Field(4096, gt=16, description="Files the work dir (and /tmp) may hold.")
     open_files: int = Field(256, ge=16, description="Open file descriptors per process.")
     cpus: float = Field(1.0, gt=0, description="CPU share of one container.")
+    hash_seed: int = Field(0, ge=0, le=MAX_HASH_SEED, description=(
+        "PYTHONHASHSEED of every sandboxed run (0: no hash randomisation), so that the order of a set or of a "
+        "str-keyed dict's hash table, and any verdict that depends on it, is the same in every container."))
     label: str = Field("selfdebug.sandbox", description="Docker label that marks our containers for the reaper.")

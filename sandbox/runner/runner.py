@@ -48,7 +48,9 @@ for _name in ["bisect", "collections", "copy", "dataclasses", "datetime", "decim
 WORK_DIR = os.environ.get("SANDBOX_WORK_DIR", "/work")
 # Every place the code under test can write; /dev/mqueue holds POSIX message queues, which outlive processes.
 SCRATCH_DIRS = (WORK_DIR, "/tmp", "/dev/shm", "/dev/mqueue")
-CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR, "PYTHONHASHSEED": "0"}
+# The runner's own seed (the host sets it per container), so that a Python the code starts hashes as the code does.
+CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR,
+             "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
 GRACE = 0.5  # seconds the watchdog allows past a unit's limit before it kills, so the in-child timer wins
 # What one job may send back in all (reports, captured output, returned values), as a share of the container's
 # memory: the runner holds it all, parsed and then serialised, beside a child that may still be alive.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import struct
 import time
@@ -21,10 +22,14 @@ from docker.client import DockerClient
 from sandbox.errors import ContainerError
 from sandbox.settings import MiB, SandboxSettings
 
-__all__ = ["Container", "container_config"]
+__all__ = ["Container", "container_config", "new_child_uid"]
 
 WORK_DIR = "/work"
 SANDBOX_UID = 10001
+CHILD_UID_BASE = 1_000_000  # above the ids of real users and of the usual subordinate-id ranges
+CHILD_UID_SPAN = 1_000_000_000
+SHM_BYTES = 16 * MiB
+SHM_INODES = 2048
 _STDOUT = 1
 _MAX_LOG = 64 * 1024
 _ABORT_POLL = 0.5  # seconds a reply wait may go without checking whether the run was aborted
@@ -34,10 +39,24 @@ _ABORT_POLL = 0.5  # seconds a reply wait may go without checking whether the ru
 RUNSC_HOST_TASKS = 512
 
 
-def container_config(settings: SandboxSettings, image: str, labels: dict[str, str]) -> dict[str, Any]:
-    """The ``docker create`` options that make a container a sandbox."""
+def new_child_uid() -> int:
+    """A uid of the container's own for the code under test. Per-user kernel counters (inotify instances, POSIX
+    message-queue bytes, RLIMIT_NPROC) are shared by every process of a uid across containers when there is no
+    user namespace: a distinct uid per container keeps one run from exhausting them for runs elsewhere."""
+    return CHILD_UID_BASE + secrets.randbelow(CHILD_UID_SPAN)
+
+
+def container_config(settings: SandboxSettings, image: str, labels: dict[str, str],
+                     child_uid: int = SANDBOX_UID) -> dict[str, Any]:
+    """The ``docker create`` options that make a container a sandbox.
+
+    The runner starts as root with only CAP_SETUID, CAP_SETGID and CAP_KILL (no-new-privileges, every other
+    capability dropped), so that each child it starts can drop to ``child_uid`` and neither it nor anything it does
+    can reach the runner (see runner/runner.py). The writable directories belong to ``child_uid``.
+    """
     tmpfs = f"rw,nosuid,nodev,noexec,size={settings.disk_bytes},nr_inodes={settings.disk_inodes}"
-    owned = f"{tmpfs},uid={SANDBOX_UID},gid={SANDBOX_UID},mode=0700"
+    owned = f"{tmpfs},uid={child_uid},gid={child_uid},mode=0700"
+    shm = f"rw,nosuid,nodev,noexec,size={SHM_BYTES},nr_inodes={SHM_INODES},uid={child_uid},gid={child_uid},mode=0700"
     return {
         "image": image,
         "stdin_open": True,
@@ -45,18 +64,18 @@ def container_config(settings: SandboxSettings, image: str, labels: dict[str, st
         "detach": True,
         "network_mode": "none",
         "read_only": True,
-        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "user": "0:0",
         "cap_drop": ["ALL"],
+        "cap_add": ["SETUID", "SETGID", "KILL"],
         "security_opt": ["no-new-privileges"],
         "mem_limit": settings.memory_bytes,
         "memswap_limit": settings.memory_bytes,  # no swap: memory over the limit is an OOM kill, not slowness
         "pids_limit": settings.pids if settings.runtime == "runc" else max(settings.pids, RUNSC_HOST_TASKS),
         "nano_cpus": int(settings.cpus * 1e9),
-        "shm_size": 16 * MiB,
-        "tmpfs": {WORK_DIR: owned, "/tmp": owned},
+        "tmpfs": {WORK_DIR: owned, "/tmp": owned, "/dev/shm": shm},  # /dev/shm too: Docker's own has no inode limit
         # Nothing from the host. The hash seed must be there when the runner's interpreter starts: its hash secret
-        # is fixed then, and every child it forks for a run inherits it.
-        "environment": {"PYTHONHASHSEED": str(settings.hash_seed)},
+        # is fixed then, and every child the zygote forks for a run inherits it.
+        "environment": {"PYTHONHASHSEED": str(settings.hash_seed), "SANDBOX_CHILD_UID": str(child_uid)},
         "runtime": settings.runtime,
         "labels": labels,
         "ulimits": [docker.types.Ulimit(name="nofile", soft=settings.open_files, hard=settings.open_files)],
@@ -77,7 +96,8 @@ class Container:
         self._frame_stream = 0
         self._log = bytearray()
         try:
-            self._container = client.containers.create(**container_config(settings, image, labels))
+            self.child_uid = new_child_uid()
+            self._container = client.containers.create(**container_config(settings, image, labels, self.child_uid))
         except docker.errors.DockerException as exc:
             raise ContainerError(f"could not create a sandbox container: {exc}") from exc
         self.id: str = self._container.id or ""
@@ -86,7 +106,9 @@ class Container:
             self._raw = raw  # a SocketIO over the socket: both must be closed to release the descriptor
             self._sock: socket.socket = getattr(raw, "_sock", raw)
             self._container.start()
-            self.request({"op": "ping"}, timeout=settings.start_timeout)
+            hello = self.request({"op": "ping"}, timeout=settings.start_timeout)
+            if not hello.get("isolated") or hello.get("uid") != self.child_uid:
+                raise ContainerError(f"the runner does not run code as a uid of its own: {hello}")
         except (docker.errors.DockerException, OSError, ContainerError) as exc:
             self.remove()
             raise ContainerError(f"sandbox container {self.id[:12]} did not start: {exc}") from exc

@@ -32,7 +32,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-IMAGE_FILES = ("image/Dockerfile", "runner/runner.py", "runner/codec.py", "runner/confine.py")
+IMAGE_FILES = ("image/Dockerfile", "runner/runner.py", "runner/child.py", "runner/zygote.py", "runner/clean.py",
+               "runner/codec.py", "runner/confine.py")
 REPOSITORY = "selfdebug-sandbox"
 OFFICIAL_BASE = "python:3.11-slim"
 OFFLINE_BASE = "selfdebug-base:bookworm"

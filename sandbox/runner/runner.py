@@ -1,42 +1,39 @@
 """The runner that lives inside each sandbox container (stdlib only).
 
 It is the container's PID 1 and speaks newline-delimited JSON on its stdin and stdout, which the host reaches
-through one attached socket, so a job costs no ``docker exec``. For each execution it forks a fresh child from
-this already-warm interpreter, feeds it the program and the units (tests, stdin cases, call inputs or one
-harness), and watches it from outside: wall time, output bytes, the way it died. The child reports each unit
-as it starts and ends over a private pipe; a unit counts as passed only when such a report says so, never
-because of an exit code. After every job it kills everything else in the container and empties the writable
-directories, then tells the host whether it managed to prove the container clean.
+through one attached socket, so a job costs no ``docker exec``. For each execution it has the zygote fork a fresh
+child (``zygote.py``: a warm interpreter forked before any job, so the child holds nothing of any other job), sends
+it the program and the units (tests, stdin cases, call inputs or one harness) in a memfd of its own, and watches it
+from outside: wall time, output bytes, the way it died. The child reports each unit as it starts and ends over a
+private pipe; a unit counts as passed only when such a report says so, never because of an exit code. After every
+child a cleaner kills everything the code left and empties the writable directories, and the runner tells the host
+whether the container was proven clean.
 
-Being PID 1 matters: the kernel drops signals that processes inside the namespace send to their init unless it
-handles them, so the code under test cannot kill the runner, and orphans are re-parented here to be reaped.
+The runner and the zygote run as root with only the capabilities to change uid and to signal; every child drops to
+the container's own unprivileged uid (``SANDBOX_CHILD_UID``, distinct per container), so the code under test can't
+signal, trace or read them, nor open their descriptors (``/proc/1/fd``), under runc or gVisor alike. Being PID 1
+also matters: orphans are re-parented here to be reaped.
 """
 
 from __future__ import annotations
 
-import ast
-import builtins
 import contextlib
 import ctypes
-import gc
-import io
 import json
-import linecache
 import os
-import resource
 import secrets
 import select
 import signal
 import sys
 import time
-import traceback
-from collections.abc import Iterator
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Beside this file in the image (on the host they are sandbox.runner.codec and sandbox.runner.confine).
-import codec  # type: ignore[import-not-found]
+import child  # type: ignore[import-not-found]
+import clean as clean_mod  # type: ignore[import-not-found]
 import confine  # type: ignore[import-not-found]
+from zygote import Zygote, ZygoteError  # type: ignore[import-not-found]
 
 # Warm the modules that generated programs import most, so each forked child finds them loaded.
 for _name in ["bisect", "collections", "copy", "dataclasses", "datetime", "decimal", "fractions", "functools",
@@ -45,407 +42,30 @@ for _name in ["bisect", "collections", "copy", "dataclasses", "datetime", "decim
     with contextlib.suppress(ImportError):
         __import__(_name)
 
-WORK_DIR = os.environ.get("SANDBOX_WORK_DIR", "/work")
-# Every place the code under test can write; /dev/mqueue holds POSIX message queues, which outlive processes.
-SCRATCH_DIRS = (WORK_DIR, "/tmp", "/dev/shm", "/dev/mqueue")
-# The runner's own seed (the host sets it per container), so that a Python the code starts hashes as the code does.
-CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR,
-             "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
 GRACE = 0.5  # seconds the watchdog allows past a unit's limit before it kills, so the in-child timer wins
 # What one job may send back in all (reports, captured output, returned values), as a share of the container's
 # memory: the runner holds it all, parsed and then serialised, beside a child that may still be alive.
 REPLY_SHARE = 16
 MIN_REPLY_BYTES = 1 << 20
-MAX_TRACEBACK_LINES = 30
+MAX_REPORT_LINE = 1 << 24  # a report line longer than this is not one of the child's own (those are bounded)
 EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
-# Past this many files in a job the container is replaced: gVisor enforces no inode limit on its tmpfs and keeps
-# the memory of deleted files, so a file flood would shrink what later jobs can use.
-MAX_FILES_CLEAN = 4096
-RUNNER_RESERVE = 32 << 20  # bytes of the container's memory kept for the runner when the child's is capped by rlimit
+CLEAN_TIMEOUT = 10.0  # seconds the cleaner may take before the container is declared unclean
+CLEAN_ATTEMPTS = 3
+KILL_FOR = 2.0  # seconds to keep killing what a child left before giving up on the container
+DEFAULT_CHILD_UID = 10001
 
 
-class UnitTimeout(BaseException):
-    """Raised inside the child when a unit runs past its wall-clock or CPU limit."""
+class RunnerFailure(Exception):
+    """The sandbox itself failed (not the code under test): the host retries on a fresh container."""
 
 
-class OutputLimit(BaseException):
-    """Raised inside the child when a unit writes more than it may."""
-
-
-# ---------------------------------------------------------------- child side
-
-
-class CappedText(io.TextIOBase):
-    """A stand-in for ``sys.stdout``/``sys.stderr`` that keeps what a unit prints, up to a limit."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.parts: list[str] = []
-        self.size = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        self.size += len(text)
-        if self.size > self.limit:
-            raise OutputLimit(f"more than {self.limit} characters of output")
-        self.parts.append(text)
-        return len(text)
-
-    def getvalue(self) -> str:
-        return "".join(self.parts)
-
-
-def safe_repr(value: Any, limit: int = codec.MAX_REPR) -> str:
-    try:
-        text = repr(value)
-    except BaseException as exc:  # a hostile __repr__ must not break the report
-        text = f"<repr failed: {type(exc).__name__}>"
-    if len(text) > limit:
-        text = text[: limit // 2] + "..." + text[-limit // 2 :]
-    return text
-
-
-def describe_exception(exc: BaseException) -> dict[str, Any]:
-    """Type, message and the traceback lines that are in the user's code (file names like ``<solution>``)."""
-    try:
-        message = str(exc)
-    except BaseException:
-        message = "<str() failed>"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
-    lines = "".join(traceback.format_list(frames[-MAX_TRACEBACK_LINES:])).splitlines()
-    return {"type": type(exc).__name__, "message": message[: codec.MAX_REPR], "traceback": lines}
-
-
-def explain_assertion(exc: BaseException, source: str, filename: str) -> dict[str, Any]:
-    """For a failed ``assert left == right``: the assertion, the call's input, expected and actual values."""
-    tb, frame, lineno = exc.__traceback__, None, 0
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == filename:
-            frame, lineno = tb.tb_frame, tb.tb_lineno
-        tb = tb.tb_next
-    if frame is None:
-        return {}
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    node = next(
-        (n for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.lineno <= lineno <= (n.end_lineno or 0)),
-        None,
-    )
-    if node is None:
-        return {}
-    info: dict[str, Any] = {"assertion": ast.unparse(node)[: codec.MAX_REPR]}
-    test = node.test
-    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
-        return info
-
-    def evaluate(expr: ast.expr) -> Any:
-        code = compile(ast.Expression(expr), filename, "eval", dont_inherit=True)
-        return eval(code, frame.f_globals, frame.f_locals)
-
-    try:
-        left, right = test.left, test.comparators[0]
-        if isinstance(left, ast.Call):
-            args = [safe_repr(evaluate(a), 200) for a in left.args]
-            args += [f"{k.arg}={safe_repr(evaluate(k.value), 200)}" for k in left.keywords if k.arg]
-            info["input"] = ", ".join(args)
-        info["actual"] = safe_repr(evaluate(left))
-        info["expected"] = safe_repr(evaluate(right))
-    except Exception as err:
-        info.setdefault("note", f"could not re-evaluate the assertion: {type(err).__name__}")
-    return info
-
-
-class Child:
-    """Everything that happens in the forked child: load the program, run each unit, report."""
-
-    def __init__(self, req: dict[str, Any], report_fd: int, token: str) -> None:
-        self.req = req
-        self.limits: dict[str, Any] = req["limits"]
-        self.report_fd = report_fd
-        # Every report carries this per-child secret, so bytes that the code under test writes to the report
-        # pipe on its own (it can find the descriptor) are not taken as results.
-        self._token = token
-        self.timer_fired = False  # set by the timer handler: a unit that swallowed its UnitTimeout still timed out
-        # Bound now, before user code runs, so a program that rebinds builtins or modules cannot forge reports.
-        self._write = os.write
-        self._dumps = json.dumps
-        self._clock = time.perf_counter
-        self._setitimer = signal.setitimer
-
-    def report(self, event: dict[str, Any]) -> None:
-        data = (self._dumps({**event, "k": self._token}, default=safe_repr) + "\n").encode("utf-8", "replace")
-        view = memoryview(data)
-        while view:
-            view = view[self._write(self.report_fd, view) :]
-
-    @contextlib.contextmanager
-    def limited(self, seconds: float) -> Iterator[None]:
-        """Raise UnitTimeout in this process after ``seconds`` of wall time or of CPU time."""
-        cpu = min(float(self.limits["cpu_time"]), seconds)
-        self.timer_fired = False
-        self._setitimer(signal.ITIMER_REAL, seconds)
-        self._setitimer(signal.ITIMER_PROF, cpu)
-        try:
-            yield
-        finally:
-            self._setitimer(signal.ITIMER_REAL, 0)
-            self._setitimer(signal.ITIMER_PROF, 0)
-
-    def outcome(self, exc: BaseException) -> tuple[str, dict[str, Any]]:
-        if isinstance(exc, UnitTimeout):
-            return "timeout", {"message": str(exc)}
-        if isinstance(exc, OutputLimit):
-            return "output_limit", {"message": str(exc)}
-        if isinstance(exc, MemoryError):
-            return "memory", {"exception": describe_exception(exc)}
-        status = "failed" if isinstance(exc, AssertionError) else "error"
-        return status, {"exception": describe_exception(exc)}
-
-    def run(self, indices: list[int]) -> None:
-        req = self.req
-        kind = req["kind"]
-        namespace: dict[str, Any] = {"__name__": "__main__" if kind == "stdio" else "solution"}
-        namespace["__builtins__"] = builtins
-        program = req.get("program") or ""
-        linecache.cache["<solution>"] = (len(program), None, program.splitlines(True), "<solution>")
-        stdout, stderr = sys.stdout, sys.stderr
-        if kind != "stdio":
-            stdout = sys.stdout = CappedText(self.limits["output_bytes"])
-            stderr = sys.stderr = CappedText(self.limits["output_bytes"])
-        if kind != "harness":
-            try:
-                code = compile(program, "<solution>", "exec", dont_inherit=True)
-                with self.limited(float(self.limits["test_timeout"])):
-                    exec(code, namespace)
-                if self.timer_fired:
-                    raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
-            except BaseException as exc:
-                status, detail = self.outcome(exc)
-                self.report({"e": "load_error", "status": status, **detail, **self.captured(stdout, stderr)})
-                return
-        self.report({"e": "load"})
-        for index in indices:
-            if kind != "stdio":
-                stdout = sys.stdout = CappedText(self.limits["output_bytes"])
-                stderr = sys.stderr = CappedText(self.limits["output_bytes"])
-            self.report({"e": "start", "i": index})
-            started = self._clock()
-            result: dict[str, Any] = {}
-            try:
-                with self.limited(float(self.limits["test_timeout"])):
-                    result = self.run_unit(kind, index, namespace)
-                status = "ok"
-                if self.timer_fired:  # the code caught UnitTimeout and carried on: still a timeout
-                    status, result = "timeout", {"message": "time limit exceeded (the code caught the timeout)"}
-            except BaseException as exc:
-                status, result = self.outcome(exc)
-                if status == "failed" and kind == "tests":
-                    result.update(explain_assertion(exc, req["tests"][index]["code"], f"<test {index}>"))
-            duration = self._clock() - started
-            captured = self.captured(stdout, stderr)
-            self.report({"e": "end", "i": index, "status": status, "duration": duration, **result, **captured})
-
-    def captured(self, stdout: Any, stderr: Any) -> dict[str, str]:
-        if isinstance(stdout, CappedText):
-            return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
-        for stream in (stdout, stderr):
-            with contextlib.suppress(BaseException):
-                stream.flush()
-        return {}
-
-    def run_unit(self, kind: str, index: int, namespace: dict[str, Any]) -> dict[str, Any]:
-        req = self.req
-        if kind == "tests":
-            filename = f"<test {index}>"
-            source = req["tests"][index]["code"]
-            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-            exec(compile(source, filename, "exec", dont_inherit=True), namespace)
-            return {}
-        if kind == "calls":
-            function = namespace.get(req["entry_point"])
-            if not callable(function):
-                raise NameError(f"the program defines no function named {req['entry_point']!r}")
-            args = codec.decode(req["inputs"][index])
-            value = function(*args)
-            return {"value": codec.encode(value)}
-        if kind == "harness":
-            emitted: list[Any] = []
-            scope = {"__name__": "__main__", "__builtins__": builtins, "PROGRAM": req.get("program") or "",
-                     "PAYLOAD": req.get("payload"), "emit": emitted.append}
-            source = req["harness"]
-            linecache.cache["<harness>"] = (len(source), None, source.splitlines(True), "<harness>")
-            exec(compile(source, "<harness>", "exec", dont_inherit=True), scope)
-            if not emitted:
-                raise RuntimeError("the harness finished without calling emit()")
-            return {"value": emitted[-1]}
-        return {}  # stdio: the program already ran while loading; its stdout is the result
-
-
-def child_entry(req: dict[str, Any], indices: list[int], fds: dict[str, int], stdin_path: str | None,
-                token: str) -> None:
-    """Set up the forked child's process state, then run. Never returns."""
-    try:
-        limits = req["limits"]
-        child = Child(req, 3, token)
-        os.setpgid(0, 0)
-        for signum in confine.IGNORED_SIGNALS:
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(signum, signal.SIG_DFL)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
-
-        def on_timer(signum: int, _frame: object) -> None:
-            child.timer_fired = True
-            kind = "CPU" if signum == signal.SIGPROF else "wall"
-            raise UnitTimeout(f"{kind} time limit exceeded")
-
-        signal.signal(signal.SIGALRM, on_timer)
-        signal.signal(signal.SIGPROF, on_timer)
-        with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-            fh.write("1000")  # the code under test, not the runner, is what the OOM killer should take
-        stdin_fd = os.open(stdin_path or os.devnull, os.O_RDONLY)
-        os.dup2(stdin_fd, 0)
-        os.dup2(fds["out"], 1)
-        os.dup2(fds["err"], 2)
-        os.dup2(fds["report"], 3)
-        os.closerange(4, 65536)
-        cpu = int(limits["job_timeout"]) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
-        resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
-        cgroups = oom_kills() is not None
-        if not cgroups:
-            # No memory cgroup in sight (gVisor): an OOM kill would take the whole sandbox and could not be told
-            # apart from a crash, so cap the address space (gVisor enforces RLIMIT_AS, not RLIMIT_DATA) and let
-            # running out be a MemoryError.
-            space = max(int(limits["memory_bytes"]) - RUNNER_RESERVE, 64 << 20)
-            resource.setrlimit(resource.RLIMIT_AS, (space, space))
-        # Without a pids cgroup that applies inside (gVisor), no new processes at all: see confine.py.
-        confine.install_seccomp(processes=cgroups)
-        os.chdir(WORK_DIR)
-        os.environ.clear()
-        os.environ.update(CHILD_ENV)
-        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
-        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
-        sys.argv = ["solution"]
-        child.run(indices)
-        with contextlib.suppress(BaseException):
-            sys.stdout.flush()
-    finally:
-        os._exit(0)
+def child_uid() -> int:
+    """The uid the code under test runs as: the container's own (set by the host), never the runner's."""
+    value = os.environ.get("SANDBOX_CHILD_UID", "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CHILD_UID
 
 
 # ---------------------------------------------------------------- runner side
-
-
-def oom_kills() -> int | None:
-    """How many times the kernel's OOM killer has acted in this container's memory cgroup (None: not visible)."""
-    for path, key in (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
-                      ("/sys/fs/cgroup/memory.events", "oom_kill")):
-        try:
-            with open(path) as fh:
-                for line in fh:
-                    name, _, value = line.partition(" ")
-                    if name == key:
-                        return int(value)
-        except OSError:
-            continue
-    return None
-
-
-def kill_everything_else() -> None:
-    """SIGKILL every process this runner may signal (all but itself and init), then reap the zombies.
-
-    kill(-1) is repeated until nothing is left: a process forked while the first one was walking the process
-    list (a fork bomb) can escape it.
-    """
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        if other_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(-1, signal.SIGKILL)
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            if not other_pids():
-                return
-            pid = 0
-        if pid == 0:
-            time.sleep(0.002)
-
-
-def sysv_ipc_ids() -> dict[str, list[int]]:
-    """The System V shared memory segments, semaphore sets and message queues in this IPC namespace."""
-    found: dict[str, list[int]] = {}
-    for kind in ("shm", "sem", "msg"):
-        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/sysvipc/{kind}") as fh:
-            found[kind] = [int(line.split()[1]) for line in fh.readlines()[1:] if line.strip()]
-    return found
-
-
-def other_pids() -> list[int]:
-    me = os.getpid()
-    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (me, 1)]
-
-
-def empty_dir(path: str) -> int:
-    """Remove everything in ``path``; return how many files and directories there were.
-
-    Iterative and never raising: the code may nest directories thousands deep or chmod them to 0. Whatever
-    cannot be removed stays, and ``is_clean`` then reports the container unclean.
-    """
-    count = 0
-    stack: list[tuple[str, bool]] = [(path, False)]  # (directory, its entries already handled)
-    while stack:
-        current, emptied = stack.pop()
-        if emptied:
-            if current != path:
-                with contextlib.suppress(OSError):
-                    os.rmdir(current)
-            continue
-        with contextlib.suppress(OSError):
-            os.chmod(current, 0o700)
-        stack.append((current, True))
-        try:
-            entries = list(os.scandir(current))
-        except OSError:
-            continue
-        for entry in entries:
-            count += 1
-            try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-            except OSError:
-                is_dir = False
-            if is_dir:
-                stack.append((entry.path, False))
-            else:
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-    return count
-
-
-def is_clean(files_made: int) -> tuple[bool, str]:
-    if files_made > MAX_FILES_CLEAN:
-        return False, f"the job made {files_made} files (the sandbox kernel may keep memory for them)"
-    others = other_pids()
-    if others:
-        return False, f"processes left: {others[:5]}"
-    ipc = {kind: ids for kind, ids in sysv_ipc_ids().items() if ids}
-    if ipc:
-        return False, f"System V IPC objects left: {ipc}"
-    for path in SCRATCH_DIRS:
-        with contextlib.suppress(OSError):
-            if os.listdir(path):
-                return False, f"{path} is not empty"
-    return True, ""
 
 
 def open_pidfd(pid: int) -> int | None:
@@ -483,17 +103,25 @@ class Watch:
         self.out = bytearray()
         self.err = bytearray()
         self.report_buf = bytearray()
+        self.pid = 0
 
-    def spawn(self, stdin_path: str | None) -> int:
+    def spawn(self, zygote: Zygote, stdin: bytes) -> int:
+        """Have the zygote fork the child; it reads this job from a memfd of its own (a fresh one per child, so a
+        child can't rewrite what the next child of the same job reads)."""
+        job = memfd("job", json.dumps({"req": self.req, "indices": self.indices, "token": self.token}).encode())
+        stdin_fd = memfd("stdin", stdin)
         pipes = {name: os.pipe() for name in ("report", "out", "err")}
-        pid = os.fork()
-        if pid == 0:
+        try:
+            pid: int = zygote.spawn([job, stdin_fd, pipes["report"][1], pipes["out"][1], pipes["err"][1]])
+        except BaseException:
             for read_end, _ in pipes.values():
                 os.close(read_end)
-            child_entry(self.req, self.indices, {k: w for k, (_, w) in pipes.items()}, stdin_path, self.token)
-        for _, write_end in pipes.values():
-            os.close(write_end)
+            raise
+        finally:
+            for fd in (job, stdin_fd, *(write_end for _, write_end in pipes.values())):
+                os.close(fd)
         self.fds = {read_end: name for name, (read_end, _) in pipes.items()}
+        self.pid = pid
         return pid
 
     def deadline(self) -> float:
@@ -501,17 +129,22 @@ class Watch:
         return min(unit, self.job_deadline)
 
     def kill(self, reason: str) -> None:
-        """Kill the child and everything it started (its descendants may have left its process group)."""
+        """Kill the child and its process group (descendants that left the group are the cleaner's)."""
         if self.killed_for is None:
             self.killed_for = reason
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(-1, signal.SIGKILL)
+        for target in (-self.pid, self.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(target, signal.SIGKILL)
 
     def on_report(self, line: bytes | bytearray) -> None:
+        if len(line) > MAX_REPORT_LINE:
+            return
         try:
             event = json.loads(line)
-        except ValueError:
-            return  # not ours: something in the child wrote to the report pipe; only well-formed events count
+        except (ValueError, RecursionError):
+            # Not ours: something in the child wrote to the report pipe (a line of "[" nests past the parser's
+            # depth). Only well-formed events with the child's token count.
+            return
         if not isinstance(event, dict) or event.pop("k", None) != self.token:
             return
         kind = event.pop("e", None)
@@ -608,7 +241,7 @@ class Watch:
             return {"status": "output_limit", "message": "too much output; the process was killed"}
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
-            if sig == signal.SIGKILL and (oom_kills() or 0) > (oom_before or 0):
+            if sig == signal.SIGKILL and (child.oom_kills() or 0) > (oom_before or 0):
                 return {"status": "memory", "message": "killed by the out-of-memory killer"}
             if sig == signal.SIGXCPU:
                 return {"status": "timeout", "message": "CPU time limit exceeded"}
@@ -618,13 +251,16 @@ class Watch:
         return {"status": "error", "message": f"the process exited with code {code} before reporting a result"}
 
 
-def run_child(req: dict[str, Any], indices: list[int], job_deadline: float, stdin_path: str | None, *,
+def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadline: float, stdin: bytes, *,
               budget: ByteBudget, results: dict[int, dict[str, Any]], extra: dict[str, Any]) -> int:
     """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one)."""
     watch = Watch(req, indices, job_deadline, budget)
-    oom_before = oom_kills()
-    pid = watch.spawn(stdin_path)
+    oom_before = child.oom_kills()
+    pid = watch.spawn(zygote, stdin)
     status, elapsed = watch.watch(pid)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == child.FATAL_EXIT and not watch.loaded \
+            and watch.load_error is None:
+        raise RunnerFailure("a child could not be set up (see the container's log)")
     extra["killed"] = extra.get("killed", False) or watch.killed_for is not None
     output = {"stdout": watch.out.decode("utf-8", "replace"), "stderr": watch.err.decode("utf-8", "replace")}
     if req["kind"] == "stdio":
@@ -664,7 +300,7 @@ def run_child(req: dict[str, Any], indices: list[int], job_deadline: float, stdi
     return max(settled, 1)
 
 
-def run_job(req: dict[str, Any]) -> dict[str, Any]:
+def run_job(zygote: Zygote, uid: int, req: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     kind = req["kind"]
     counts = {"tests": len(req.get("tests") or []), "stdio": len(req.get("cases") or []),
@@ -677,6 +313,7 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     pending = list(range(total))
     files_made = 0
+    clean, why = True, ""
     budget = ByteBudget(max(int(req["limits"]["memory_bytes"]) // REPLY_SHARE, MIN_REPLY_BYTES))
     while pending:
         if time.monotonic() >= job_deadline:
@@ -689,18 +326,19 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
                 results[index] = {"status": "output_limit", "duration": 0.0,
                                   "message": f"the run sent back more than {budget.total} bytes before this test"}
             break
-        stdin_path = None
-        if kind == "stdio":
-            stdin_path = os.path.join("/tmp", ".stdin")
-            with open(stdin_path, "w") as fh:
-                fh.write(req["cases"][pending[0]].get("stdin") or "")
-            os.chmod(stdin_path, 0o400)
-        settled = run_child(req, pending if kind != "stdio" else pending[:1], job_deadline, stdin_path,
+        stdin = (req["cases"][pending[0]].get("stdin") or "").encode() if kind == "stdio" else b""
+        settled = run_child(zygote, req, pending if kind != "stdio" else pending[:1], job_deadline, stdin,
                             budget=budget, results=results, extra=extra)
-        kill_everything_else()
-        files_made += sum(empty_dir(path) for path in SCRATCH_DIRS)
+        made, clean, why = clean_up(zygote, uid)
+        files_made += made
         pending = pending[settled:]
-    clean, why = is_clean(files_made)
+        if not clean:
+            break  # the rest would run in a container that may carry this run's leftovers
+    if clean and files_made > clean_mod.MAX_FILES_CLEAN:
+        clean, why = False, f"the job made {files_made} files (the sandbox kernel may keep memory for them)"
+    for index in pending:
+        results.setdefault(index, {"status": "error", "duration": 0.0, "sandbox": True,
+                                   "message": f"not run: the sandbox could not be cleaned ({why})"})
     return {
         "results": [results[i] for i in range(total)],
         "killed": extra.get("killed", False),
@@ -710,6 +348,60 @@ def run_job(req: dict[str, Any]) -> dict[str, Any]:
         "stderr": extra.get("stderr", ""),
         "duration": time.monotonic() - started,
     }
+
+
+def clean_up(zygote: Zygote, uid: int) -> tuple[int, bool, str]:
+    """Kill what the last child left, then have a cleaner remove its files; return (files, clean, why)."""
+    for _ in range(CLEAN_ATTEMPTS):
+        kill_all_of(zygote, uid)
+        read_end, write_end = os.pipe()
+        try:
+            started = zygote.clean(write_end)
+            os.close(write_end)
+            write_end = -1
+            ready = select.select([read_end], [], [], CLEAN_TIMEOUT)[0] if started else []
+            line = os.read(read_end, 1 << 16) if ready else b""
+        finally:
+            os.close(read_end)
+            if write_end >= 0:
+                os.close(write_end)
+        reap(zygote)
+        if started:
+            try:
+                verdict = json.loads(line)
+                return int(verdict["files"]), bool(verdict["clean"]), str(verdict["reason"])
+            except (ValueError, KeyError, TypeError):
+                return 0, False, "the cleaner did not report"
+    return 0, False, "no cleaner could be started (process limit)"
+
+
+def kill_all_of(zygote: Zygote, uid: int) -> None:
+    """SIGKILL every process of the children's uid and reap them, so a cleaner can be forked even after a fork
+    bomb filled the process table. Repeated: a bomb forks while the list is walked (its size is bounded by the
+    pids limit)."""
+    deadline = time.monotonic() + KILL_FOR
+    while True:
+        reap(zygote)
+        left = clean_mod.processes_of(uid)
+        if not left or time.monotonic() > deadline:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.001)
+
+
+def reap(zygote: Zygote) -> None:
+    """Collect every exited child (killed code re-parented here); the zygote among them means it died."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        if pid == zygote.pid:
+            raise RunnerFailure("the zygote died")
 
 
 def harden_self() -> None:
@@ -726,27 +418,41 @@ def harden_self() -> None:
 
 def main() -> None:
     harden_self()
+    uid = child_uid()
+    zygote = Zygote.start(uid)  # before the first request: the zygote never holds any job's data
     stdin = sys.stdin.buffer
     out = sys.stdout.buffer
-    gc.collect()
-    gc.freeze()  # children share these pages copy-on-write instead of touching them during collection
     for line in stdin:
+        req: Any = None
         try:
             req = json.loads(line)
             op = req.get("op")
             if op == "ping":
-                reply: dict[str, Any] = {"ok": True, "uid": os.getuid(), "pid": os.getpid()}
+                reply: dict[str, Any] = {"ok": True, "uid": uid, "runner_uid": os.getuid(), "pid": os.getpid(),
+                                         "zygote": zygote.pid, "isolated": os.getuid() != uid}
             elif op == "run":
-                reply = run_job(req)
+                reply = run_job(zygote, uid, req)
             elif op == "exit":
                 return
             else:
                 reply = {"error": f"unknown op {op!r}"}
+        except (RunnerFailure, ZygoteError) as exc:
+            reply = {"error": f"runner failure: {exc}"}
         except Exception as exc:
             reply = {"error": f"runner failure: {type(exc).__name__}: {exc}"}
         reply["id"] = req.get("id") if isinstance(req, dict) else None
         out.write(json.dumps(reply).encode() + b"\n")
         out.flush()
+
+
+def memfd(name: str, data: bytes) -> int:
+    """A memory file holding ``data``, positioned at its start (closed on exec; passed by descriptor)."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 if __name__ == "__main__":

@@ -1,0 +1,387 @@
+"""The child that runs the code under test (stdlib only; copied into the image beside ``runner.py``).
+
+It is forked by the zygote (``zygote.py``), never by the runner: the zygote was forked before the runner read any
+job, so nothing of another job is in this process's memory, not even as freed bytes. It reads its own job from a
+sealed-off memfd, moves its descriptors into place, gives itself to the OOM killer, drops to the container's
+unprivileged uid (the runner and the zygote stay root, out of its reach: their /proc entries, memory and
+descriptors belong to another user), installs its seccomp filter, and only then runs the program.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import fcntl
+import io
+import json
+import linecache
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from typing import Any
+
+import codec  # type: ignore[import-not-found]
+import confine  # type: ignore[import-not-found]
+
+WORK_DIR = os.environ.get("SANDBOX_WORK_DIR", "/work")
+# PYTHONHASHSEED: the one this interpreter started with (the container's), so subprocesses hash alike.
+CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": WORK_DIR,
+             "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
+MAX_TRACEBACK_LINES = 30
+RUNNER_RESERVE = 32 << 20  # bytes of the container's memory kept for the runner when the child's is capped by rlimit
+FATAL_EXIT = 121  # the child could not be set up (e.g. could not drop privileges): the runner's failure, not the code's
+HIGH_FD = 100  # received descriptors are parked from here up while the low ones are laid out
+
+
+class UnitTimeout(BaseException):
+    """Raised inside the child when a unit runs past its wall-clock or CPU limit."""
+
+
+class OutputLimit(BaseException):
+    """Raised inside the child when a unit writes more than it may."""
+
+
+# ---------------------------------------------------------------- child side
+
+
+class CappedText(io.TextIOBase):
+    """A stand-in for ``sys.stdout``/``sys.stderr`` that keeps what a unit prints, up to a limit."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.size += len(text)
+        if self.size > self.limit:
+            raise OutputLimit(f"more than {self.limit} characters of output")
+        self.parts.append(text)
+        return len(text)
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def safe_repr(value: Any, limit: int = codec.MAX_REPR) -> str:
+    try:
+        text = repr(value)
+    except BaseException as exc:  # a hostile __repr__ must not break the report
+        text = f"<repr failed: {type(exc).__name__}>"
+    if len(text) > limit:
+        text = text[: limit // 2] + "..." + text[-limit // 2 :]
+    return text
+
+
+def describe_exception(exc: BaseException) -> dict[str, Any]:
+    """Type, message and the traceback lines that are in the user's code (file names like ``<solution>``)."""
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<str() failed>"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
+    lines = "".join(traceback.format_list(frames[-MAX_TRACEBACK_LINES:])).splitlines()
+    return {"type": type(exc).__name__, "message": message[: codec.MAX_REPR], "traceback": lines}
+
+
+def explain_assertion(exc: BaseException, source: str, filename: str) -> dict[str, Any]:
+    """For a failed ``assert left == right``: the assertion, the call's input, expected and actual values."""
+    tb, frame, lineno = exc.__traceback__, None, 0
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            frame, lineno = tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+    if frame is None:
+        return {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    node = next(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.lineno <= lineno <= (n.end_lineno or 0)),
+        None,
+    )
+    if node is None:
+        return {}
+    info: dict[str, Any] = {"assertion": ast.unparse(node)[: codec.MAX_REPR]}
+    test = node.test
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return info
+
+    def evaluate(expr: ast.expr) -> Any:
+        code = compile(ast.Expression(expr), filename, "eval", dont_inherit=True)
+        return eval(code, frame.f_globals, frame.f_locals)
+
+    try:
+        left, right = test.left, test.comparators[0]
+        if isinstance(left, ast.Call):
+            args = [safe_repr(evaluate(a), 200) for a in left.args]
+            args += [f"{k.arg}={safe_repr(evaluate(k.value), 200)}" for k in left.keywords if k.arg]
+            info["input"] = ", ".join(args)
+        info["actual"] = safe_repr(evaluate(left))
+        info["expected"] = safe_repr(evaluate(right))
+    except Exception as err:
+        info.setdefault("note", f"could not re-evaluate the assertion: {type(err).__name__}")
+    return info
+
+
+class Child:
+    """Everything that happens in the forked child: load the program, run each unit, report."""
+
+    def __init__(self, req: dict[str, Any], report_fd: int, token: str) -> None:
+        self.req = req
+        self.limits: dict[str, Any] = req["limits"]
+        self.report_fd = report_fd
+        # Every report carries this per-child secret, so bytes that the code under test writes to the report
+        # pipe on its own (it can find the descriptor) are not taken as results.
+        self._token = token
+        self.timer_fired = False  # set by the timer handler: a unit that swallowed its UnitTimeout still timed out
+        # Bound now, before user code runs, so a program that rebinds builtins or modules cannot forge reports.
+        self._write = os.write
+        self._dumps = json.dumps
+        self._clock = time.perf_counter
+        self._setitimer = signal.setitimer
+
+    def report(self, event: dict[str, Any]) -> None:
+        data = (self._dumps({**event, "k": self._token}, default=safe_repr) + "\n").encode("utf-8", "replace")
+        view = memoryview(data)
+        while view:
+            view = view[self._write(self.report_fd, view) :]
+
+    @contextlib.contextmanager
+    def limited(self, seconds: float) -> Iterator[None]:
+        """Raise UnitTimeout in this process after ``seconds`` of wall time or of CPU time."""
+        cpu = min(float(self.limits["cpu_time"]), seconds)
+        self.timer_fired = False
+        self._setitimer(signal.ITIMER_REAL, seconds)
+        self._setitimer(signal.ITIMER_PROF, cpu)
+        try:
+            yield
+        finally:
+            self._setitimer(signal.ITIMER_REAL, 0)
+            self._setitimer(signal.ITIMER_PROF, 0)
+
+    def outcome(self, exc: BaseException) -> tuple[str, dict[str, Any]]:
+        if isinstance(exc, UnitTimeout):
+            return "timeout", {"message": str(exc)}
+        if isinstance(exc, OutputLimit):
+            return "output_limit", {"message": str(exc)}
+        if isinstance(exc, MemoryError):
+            return "memory", {"exception": describe_exception(exc)}
+        status = "failed" if isinstance(exc, AssertionError) else "error"
+        return status, {"exception": describe_exception(exc)}
+
+    def run(self, indices: list[int]) -> None:
+        req = self.req
+        kind = req["kind"]
+        namespace: dict[str, Any] = {"__name__": "__main__" if kind == "stdio" else "solution"}
+        namespace["__builtins__"] = builtins
+        program = req.get("program") or ""
+        linecache.cache["<solution>"] = (len(program), None, program.splitlines(True), "<solution>")
+        stdout, stderr = sys.stdout, sys.stderr
+        if kind != "stdio":
+            stdout = sys.stdout = CappedText(self.limits["output_bytes"])
+            stderr = sys.stderr = CappedText(self.limits["output_bytes"])
+        if kind != "harness":
+            try:
+                code = compile(program, "<solution>", "exec", dont_inherit=True)
+                with self.limited(float(self.limits["test_timeout"])):
+                    exec(code, namespace)
+                if self.timer_fired:
+                    raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
+            except BaseException as exc:
+                status, detail = self.outcome(exc)
+                self.report({"e": "load_error", "status": status, **detail, **self.captured(stdout, stderr)})
+                return
+        self.report({"e": "load"})
+        for index in indices:
+            if kind != "stdio":
+                stdout = sys.stdout = CappedText(self.limits["output_bytes"])
+                stderr = sys.stderr = CappedText(self.limits["output_bytes"])
+            self.report({"e": "start", "i": index})
+            started = self._clock()
+            result: dict[str, Any] = {}
+            try:
+                with self.limited(float(self.limits["test_timeout"])):
+                    result = self.run_unit(kind, index, namespace)
+                status = "ok"
+                if self.timer_fired:  # the code caught UnitTimeout and carried on: still a timeout
+                    status, result = "timeout", {"message": "time limit exceeded (the code caught the timeout)"}
+            except BaseException as exc:
+                status, result = self.outcome(exc)
+                if status == "failed" and kind == "tests":
+                    result.update(explain_assertion(exc, req["tests"][index]["code"], f"<test {index}>"))
+            duration = self._clock() - started
+            captured = self.captured(stdout, stderr)
+            self.report({"e": "end", "i": index, "status": status, "duration": duration, **result, **captured})
+
+    def captured(self, stdout: Any, stderr: Any) -> dict[str, str]:
+        if isinstance(stdout, CappedText):
+            return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+        for stream in (stdout, stderr):
+            with contextlib.suppress(BaseException):
+                stream.flush()
+        return {}
+
+    def run_unit(self, kind: str, index: int, namespace: dict[str, Any]) -> dict[str, Any]:
+        req = self.req
+        if kind == "tests":
+            filename = f"<test {index}>"
+            source = req["tests"][index]["code"]
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            exec(compile(source, filename, "exec", dont_inherit=True), namespace)
+            return {}
+        if kind == "calls":
+            function = namespace.get(req["entry_point"])
+            if not callable(function):
+                raise NameError(f"the program defines no function named {req['entry_point']!r}")
+            args = codec.decode(req["inputs"][index])
+            value = function(*args)
+            return {"value": codec.encode(value)}
+        if kind == "harness":
+            emitted: list[Any] = []
+            scope = {"__name__": "__main__", "__builtins__": builtins, "PROGRAM": req.get("program") or "",
+                     "PAYLOAD": req.get("payload"), "emit": emitted.append}
+            source = req["harness"]
+            linecache.cache["<harness>"] = (len(source), None, source.splitlines(True), "<harness>")
+            exec(compile(source, "<harness>", "exec", dont_inherit=True), scope)
+            if not emitted:
+                raise RuntimeError("the harness finished without calling emit()")
+            return {"value": emitted[-1]}
+        return {}  # stdio: the program already ran while loading; its stdout is the result
+
+
+def read_all(fd: int) -> bytes:
+    """The whole content of a (memfd) descriptor, from its start."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def give_to_oom_killer() -> None:
+    # While still root, this process owns its /proc files even though it is not dumpable; after the uid drop it
+    # would not. Raising the score needs no privilege; it makes the code under test, not the runner, what the OOM
+    # killer takes.
+    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
+        fh.write("1000")
+
+
+def wait_for_adoption(middle: int, limit: float = 1.0) -> None:
+    """Wait until ``middle``, the zygote's intermediate process that forked this one, is gone (reaped), so the run
+    starts in a container holding only the runner, the zygote and itself."""
+    deadline = time.monotonic() + limit
+    while (os.getppid() == middle or os.path.exists(f"/proc/{middle}")) and time.monotonic() < deadline:
+        time.sleep(0.0002)
+
+
+def drop_privileges(uid: int) -> None:
+    """Become ``uid`` for good (real, effective and saved ids; no supplementary groups; no capabilities left)."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    if os.getresuid() != (uid, uid, uid) or os.getresgid() != (uid, uid, uid):
+        raise PermissionError(f"could not become uid {uid}")
+    if uid != 0:
+        try:
+            os.setuid(0)
+        except PermissionError:
+            return
+        raise RuntimeError("the child could become root again")  # it must never run user code like that
+
+
+def set_limits(child: Child, limits: dict[str, Any]) -> None:
+    """The per-unit timers (raising ``UnitTimeout`` in the child) and the child's resource limits."""
+
+    def on_timer(signum: int, _frame: object) -> None:
+        child.timer_fired = True
+        kind = "CPU" if signum == signal.SIGPROF else "wall"
+        raise UnitTimeout(f"{kind} time limit exceeded")
+
+    signal.signal(signal.SIGALRM, on_timer)
+    signal.signal(signal.SIGPROF, on_timer)
+    cpu = int(limits["job_timeout"]) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
+    resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
+
+
+def child_entry(fds: list[int], uid: int, middle: int) -> None:
+    """Set up the forked child's process state from the descriptors the runner sent, then run. Never returns."""
+    try:
+        wait_for_adoption(middle)
+        os.setpgid(0, 0)
+        for signum in confine.IGNORED_SIGNALS:
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
+        give_to_oom_killer()
+        # Out of the way first (the received numbers are arbitrary), then into their places; everything else the
+        # zygote held, its socket included, is closed.
+        job_fd, stdin_fd, report_fd, out_fd, err_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD, HIGH_FD) for fd in fds)
+        os.closerange(0, HIGH_FD)
+        job = json.loads(read_all(job_fd))
+        req, indices, token = job["req"], job["indices"], job["token"]
+        limits = req["limits"]
+        for fd, target in ((stdin_fd, 0), (out_fd, 1), (err_fd, 2), (report_fd, 3)):
+            os.dup2(fd, target)
+        os.closerange(4, 65536)
+        child = Child(req, 3, token)
+
+        set_limits(child, limits)
+        cgroups = oom_kills() is not None
+        if not cgroups:
+            # No memory cgroup in sight (gVisor): an OOM kill would take the whole sandbox and could not be told
+            # apart from a crash, so cap the address space (gVisor enforces RLIMIT_AS, not RLIMIT_DATA) and let
+            # running out be a MemoryError.
+            space = max(int(limits["memory_bytes"]) - RUNNER_RESERVE, 64 << 20)
+            resource.setrlimit(resource.RLIMIT_AS, (space, space))
+        drop_privileges(uid)
+    except BaseException as exc:  # nothing of the user's has run: this is the sandbox failing
+        with contextlib.suppress(BaseException):
+            os.write(2, f"child set-up failed: {type(exc).__name__}: {exc}\n".encode())
+        os._exit(FATAL_EXIT)
+    try:
+        # Without a pids cgroup that applies inside (gVisor), no new processes at all: see confine.py.
+        confine.install_seccomp(processes=cgroups)
+        os.chdir(WORK_DIR)
+        os.environ.clear()
+        os.environ.update(CHILD_ENV)
+        sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+        sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
+        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
+        sys.argv = ["solution"]
+        child.run(indices)
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+    finally:
+        os._exit(0)
+
+
+def oom_kills() -> int | None:
+    """How many times the kernel's OOM killer has acted in this container's memory cgroup (None: not visible)."""
+    for path, key in (("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+                      ("/sys/fs/cgroup/memory.events", "oom_kill")):
+        try:
+            with open(path) as fh:
+                for line in fh:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except OSError:
+            continue
+    return None

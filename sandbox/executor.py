@@ -21,9 +21,11 @@ from types import TracebackType
 from typing import Any
 
 from sandbox.compare import outputs_match
+from sandbox.container import Container
 from sandbox.errors import ContainerError
-from sandbox.models import ExceptionInfo, Limits, RunResult, StdioCase, TestResult, Verdict
+from sandbox.models import Limits, RunResult, StdioCase, TestResult, Verdict
 from sandbox.pool import ContainerPool
+from sandbox.reply import plain_text, read_seconds, read_test
 from sandbox.runner import codec
 from sandbox.settings import SandboxSettings
 
@@ -31,15 +33,12 @@ __all__ = ["AsyncSandbox", "Sandbox"]
 
 log = logging.getLogger(__name__)
 
-_STATUS = {
-    "ok": Verdict.PASSED,
-    "failed": Verdict.FAILED,
-    "error": Verdict.ERROR,
-    "timeout": Verdict.TIMEOUT,
-    "memory": Verdict.MEMORY,
-    "output_limit": Verdict.OUTPUT_LIMIT,
-}
 MAX_SHOWN_INPUT = 1000
+
+
+def _failed(names: list[str], message: str, attempts: int) -> RunResult:
+    tests = [TestResult(name=name, verdict=Verdict.SANDBOX_ERROR, message=message) for name in names]
+    return RunResult(verdict=Verdict.SANDBOX_ERROR, tests=tests, attempts=attempts, message=message)
 
 
 def _overall(tests: list[TestResult]) -> Verdict:
@@ -131,45 +130,52 @@ class Sandbox:
         for attempt in (1, 2):
             try:
                 with self.pool.acquire() as container:
-                    reply = container.request(payload, timeout=effective["job_timeout"] + self.settings.reply_margin)
+                    reply = self._request(container, payload, effective["job_timeout"] + self.settings.reply_margin)
                     if reply.get("killed") or not reply.get("clean", False):
                         container.dirty = True  # recycle: it had to kill, or cannot prove itself clean
-                return self._result(reply, names, cases, attempt, decode=request["kind"] == "calls")
+                    try:
+                        return self._result(reply, names, cases, attempt, decode=request["kind"] == "calls")
+                    except Exception as exc:
+                        container.dirty = True  # a runner that answers nonsense is not trusted with another job
+                        if isinstance(exc, ContainerError):
+                            raise
+                        # A reply nobody foresaw: this run's sandbox_error, never an exception for the caller.
+                        log.exception("unreadable sandbox reply")
+                        return _failed(names, f"the sandbox's reply was unreadable ({type(exc).__name__})", attempt)
             except ContainerError as exc:
-                failure = str(exc)
+                failure = plain_text(str(exc))
                 log.warning("sandbox failure on attempt %d: %s", attempt, failure)
-        tests = [TestResult(name=name, verdict=Verdict.SANDBOX_ERROR, message=failure) for name in names]
-        return RunResult(verdict=Verdict.SANDBOX_ERROR, tests=tests, attempts=2, message=failure)
+        return _failed(names, failure, 2)
+
+    @staticmethod
+    def _request(container: Container, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        try:
+            return container.request(payload, timeout=timeout)
+        except ContainerError:
+            raise
+        except Exception as exc:
+            # A line that is JSON but no object, or nested too deeply to parse: under gVisor the code under test
+            # can write lines into the runner's reply stream (see TestGVisor in tests/sandbox/test_security.py).
+            container.dirty = True
+            raise ContainerError(f"the runner's reply was unreadable ({type(exc).__name__})") from exc
 
     @staticmethod
     def _result(reply: dict[str, Any], names: list[str], cases: Sequence[StdioCase] | None,
                 attempt: int, *, decode: bool) -> RunResult:
         """Turn the runner's reply into verdicts. ``decode``: outputs are codec values (calls), not plain JSON."""
         raw_results = reply.get("results") or []
+        if not isinstance(raw_results, list):
+            raise ContainerError(f"the runner answered a JSON {type(raw_results).__name__} for the results")
         if len(raw_results) != len(names):
             raise ContainerError(f"the runner answered {len(raw_results)} results for {len(names)} tests")
         tests = []
         for index, (name, raw) in enumerate(zip(names, raw_results, strict=True)):
-            verdict = _STATUS.get(raw.get("status", ""), Verdict.SANDBOX_ERROR)
-            test = TestResult(
-                name=name,
-                verdict=verdict,
-                duration=float(raw.get("duration", 0.0)),
-                message=str(raw.get("message", "")),
-                exception=ExceptionInfo(**raw["exception"]) if raw.get("exception") else None,
-                assertion=raw.get("assertion"),
-                input=raw.get("input"),
-                expected=raw.get("expected"),
-                actual=raw.get("actual"),
-                output=(codec.decode(raw["value"]) if decode else raw["value"]) if "value" in raw else None,
-                stdout=raw.get("stdout", ""),
-                stderr=raw.get("stderr", ""),
-            )
+            test = read_test(name, raw, decode=decode)  # every field from the sandbox made plain and encodable
             if cases is not None:
                 case = cases[index]
-                test.input = case.stdin[:MAX_SHOWN_INPUT]
-                if verdict is Verdict.PASSED and case.expected is not None:
-                    test.expected, test.actual = case.expected, test.stdout
+                test.input = plain_text(case.stdin[:MAX_SHOWN_INPUT])
+                if test.verdict is Verdict.PASSED and case.expected is not None:
+                    test.expected, test.actual = plain_text(case.expected), test.stdout
                     if not outputs_match(test.stdout, case.expected):
                         test.verdict = Verdict.FAILED
                         test.message = "stdout differs from the expected output"
@@ -177,9 +183,9 @@ class Sandbox:
         return RunResult(
             verdict=_overall(tests),
             tests=tests,
-            stdout=reply.get("stdout", ""),
-            stderr=reply.get("stderr", ""),
-            duration=float(reply.get("duration", 0.0)),
+            stdout=plain_text(reply.get("stdout")),
+            stderr=plain_text(reply.get("stderr")),
+            duration=read_seconds(reply.get("duration")),
             attempts=attempt,
         )
 

@@ -9,6 +9,7 @@ by their ``check()`` function, assert statements or stdin/stdout cases.
 from __future__ import annotations
 
 import ast
+import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -19,7 +20,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sandbox import Limits, RunResult, Sandbox, StdioCase, TestResult, Verdict
+from sandbox import Limits, RunResult, Sandbox, SandboxError, StdioCase, TestResult, Verdict
+from sandbox.reply import plain_text
 from selfdebug.datasets import Dataset, read_jsonl, read_source
 from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.expected import CallPlan, Reference, ReferenceStore, outputs_agree, run_calls_bounded
@@ -39,6 +41,8 @@ __all__ = [
     "pass_at_1",
     "program_for",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_SHOWN = 300  # characters of an input or output repr kept in a result record
 ENCODE_BYTES_PER_SECOND = 5 << 20  # a slow machine's pace at encoding outputs for the sandbox's reply
@@ -244,15 +248,25 @@ class Judge:
         return [result for result in results if result is not None]
 
     def evaluate_program(self, problem: Problem, program: str) -> SampleResult:
-        """Judge one program on the problem's hidden tests, preferring evalplus inputs when it has them."""
+        """Judge one program on the problem's hidden tests, preferring evalplus inputs when it has them.
+
+        A program whose judging fails on our side gets ``sandbox_error``, so one bad sample costs no other.
+        """
         started = time.monotonic()
-        if problem.has_plus_inputs:
-            result = self._judge_inputs(problem, program)
-        elif problem.has_hidden_tests:
-            result = self._judge_tests(problem, self._run_tests(problem, program))
-        else:
-            result = SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.ERROR,
-                                  message="the problem has no hidden tests")
+        try:
+            if problem.has_plus_inputs:
+                result = self._judge_inputs(problem, program)
+            elif problem.has_hidden_tests:
+                result = self._judge_tests(problem, self._run_tests(problem, program))
+            else:
+                result = SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.ERROR,
+                                      message="the problem has no hidden tests")
+        except SandboxError:
+            raise  # no sandbox at all (no Docker, a closed pool): every sample would fail the same way
+        except Exception as exc:
+            log.exception("judging %s failed", problem.task_id)
+            result = SampleResult(task_id=problem.task_id, passed=False, verdict=Verdict.SANDBOX_ERROR,
+                                  message=f"judging failed: {type(exc).__name__}: {plain_text(str(exc), MAX_SHOWN)}")
         result.duration = time.monotonic() - started
         return result
 

@@ -119,5 +119,7 @@ def decode(data: Any) -> Any:
     if tag == "$c":
         return complex(_decode_float(body[0]), _decode_float(body[1]))
     if tag == "$r":
+        if not isinstance(body, str):  # an Opaque whose text is not a str would fail later, in repr() or hash()
+            raise ValueError(f"an opaque value's text must be a string, not {type(body).__name__}")
         return Opaque(body)
     raise ValueError(f"unknown tag {tag!r}")

@@ -219,8 +219,9 @@ class Judge:
         self.sandbox = sandbox
         self.dataset = dataset
         self.settings = settings or EvaluationSettings()
-        self.references = ReferenceStore(sandbox, self.settings.cache_dir, dataset.digest,
-                                         chunk_size=self.settings.chunk_size, chunk_bytes=self.settings.chunk_bytes)
+        # Keyed by content, not by task_id: one judge serves every tenant's inline problems (see ReferenceStore).
+        self.references = ReferenceStore(sandbox, self.settings.cache_dir, chunk_size=self.settings.chunk_size,
+                                         chunk_bytes=self.settings.chunk_bytes)
 
     def problem_for(self, sample: Sample, source: str | None = None) -> Problem:
         if sample.task_id not in self.dataset:

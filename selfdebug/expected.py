@@ -16,7 +16,7 @@ import math
 import os
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,14 +33,16 @@ __all__ = [
     "approximate_size",
     "outputs_agree",
     "run_calls_bounded",
+    "sandbox_fingerprint",
 ]
 
-REFERENCE_FORMAT = 1  # bump when the way expected outputs are computed changes: old cache files then miss
+REFERENCE_FORMAT = 2  # bump when the way expected outputs are computed or keyed changes: old cache files then miss
 RTOL = 1e-7  # evalplus compares floats like np.allclose(rtol=1e-07)
 DEFAULT_FLOAT_ATOL = 1e-6  # evalplus's tolerance for float outputs when the problem sets none
 DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_BYTES = 4 << 20
 FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
+DEFAULT_MEMORY_ENTRIES = 256  # problems whose expected outputs a store keeps in memory (the rest: on disk)
 MIN_JOB_TIME = 0.1  # seconds: the sandbox wants a positive job time
 # How the sandbox marks the inputs a run never started, because its job time or its reply budget ran out.
 _NOT_REACHED = "before this test"
@@ -323,6 +325,21 @@ def run_calls_bounded(sandbox: Sandbox, program: str, entry_point: str, inputs: 
 
 # ---------------------------------------------------------------- the canonical solution's outputs, cached
 
+# Sandbox settings that never change what a program outputs, only how containers are kept and waited for (the
+# base image is covered by the image's own tag, which is content-addressed). Every other setting is part of a
+# cache key: a new one (a hash seed, a limit) then keys the cache without anyone remembering to add it.
+_OPERATIONAL_SETTINGS = frozenset({"acquire_timeout", "base_image", "label", "pool_size", "recycle_after",
+                                   "reply_margin", "start_timeout"})
+
+
+def sandbox_fingerprint(sandbox: Sandbox) -> str:
+    """A digest of what, besides a program and its inputs, decides its outputs: the image the sandbox runs and
+    every limit or knob a run gets (time, memory, processes, output, runtime)."""
+    settings = sandbox.settings.model_dump(mode="json", exclude=set(_OPERATIONAL_SETTINGS))
+    # The pool knows the image once started; before that, the configured one (None: the default build).
+    settings["image"] = getattr(sandbox.pool, "image", "") or settings.get("image")
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
 
 @dataclass
 class Reference:
@@ -337,34 +354,65 @@ class Reference:
 
 
 class ReferenceStore:
-    """Computes canonical outputs in the sandbox once per problem and keeps them on disk under
-    ``cache_dir/expected/<dataset digest>/<fingerprint of program and inputs>.json.gz``."""
+    """Computes canonical outputs in the sandbox once per content and keeps them, in memory (the most recently used
+    ``memory_entries``) and on disk under ``cache_dir/expected/<key[:2]>/<key>.json.gz``.
 
-    def __init__(self, sandbox: Sandbox, cache_dir: Path, dataset_digest: str, *,
-                 chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+    The key is a digest of everything that decides the outputs: the canonical solution, its entry point, the
+    inputs, and the sandbox that runs them (``sandbox_fingerprint``). Never the task_id or a dataset name: those
+    are chosen by whoever sends a problem, and two tenants sending one task_id must not share expected outputs.
+    """
+
+    def __init__(self, sandbox: Sandbox, cache_dir: Path, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, memory_entries: int = DEFAULT_MEMORY_ENTRIES) -> None:
         self.sandbox = sandbox
-        self.folder = cache_dir / "expected" / dataset_digest[:16]
+        self.folder = cache_dir / "expected"
         self.chunk_size = chunk_size
         self.chunk_bytes = chunk_bytes
-        self._memory: dict[str, Reference] = {}
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self.memory_entries = memory_entries
+        self._memory: OrderedDict[str, Reference] = OrderedDict()
+        self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
     def get(self, problem: Problem) -> Reference:
+        key = self.key(problem)
         with self._guard:
-            lock = self._locks[problem.task_id]
+            found = self._recall(key)
+            if found is not None:
+                return found
+            lock = self._locks.setdefault(key, threading.Lock())
         with lock:  # two samples of one problem must not compute it twice
-            if problem.task_id not in self._memory:
-                self._memory[problem.task_id] = self._load_or_compute(problem)
-            return self._memory[problem.task_id]
+            with self._guard:
+                found = self._recall(key)
+            if found is not None:
+                return found
+            reference = self._load_or_compute(problem, key)
+            with self._guard:
+                self._memory[key] = reference
+                while len(self._memory) > self.memory_entries:
+                    self._memory.popitem(last=False)
+                self._locks.pop(key, None)  # whoever comes later finds it in memory (or, evicted, on disk)
+            return reference
+
+    def _recall(self, key: str) -> Reference | None:
+        if key in self._memory:
+            self._memory.move_to_end(key)
+        return self._memory.get(key)
+
+    def key(self, problem: Problem) -> str:
+        """The digest of what decides the problem's expected outputs (see the class docstring)."""
+        material = json.dumps([REFERENCE_FORMAT, problem.entry_point, problem.canonical_solution,
+                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs),
+                               sandbox_fingerprint(self.sandbox)])
+        return hashlib.sha256(material.encode()).hexdigest()
 
     def path(self, problem: Problem) -> Path:
-        material = json.dumps([REFERENCE_FORMAT, problem.task_id, problem.entry_point, problem.canonical_solution,
-                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs)])
-        return self.folder / f"{hashlib.sha256(material.encode()).hexdigest()[:32]}.json.gz"
+        return self._path(self.key(problem))
 
-    def _load_or_compute(self, problem: Problem) -> Reference:
-        path = self.path(problem)
+    def _path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.json.gz"
+
+    def _load_or_compute(self, problem: Problem, key: str) -> Reference:
+        path = self._path(key)
         try:
             data = json.loads(gzip.decompress(path.read_bytes()))
             return Reference(n_base=data["n_base"], outputs=[_unwrap(codec.decode(o)) for o in data["outputs"]],

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
@@ -131,8 +132,9 @@ def test_plus_canonical_solutions_pass_all_their_inputs(sandbox: Sandbox, data: 
     # Cached: a second judge with the same cache directory never runs the canonical solutions again.
     reference = judge.references.get(dataset[subset[0]])
     assert judge.references.path(dataset[subset[0]]).is_file()
-    unused = cast(Sandbox, object())  # any sandbox call would fail on this
-    again = ReferenceStore(unused, eval_settings.cache_dir, dataset.digest).get(dataset[subset[0]])
+    # Any sandbox call would fail on this; it only names the same image and settings (part of the cache key).
+    unused = cast(Sandbox, SimpleNamespace(settings=sandbox.settings, pool=SimpleNamespace(image=sandbox.pool.image)))
+    again = ReferenceStore(unused, eval_settings.cache_dir).get(dataset[subset[0]])
     assert again == reference
     print(f"{name}: {len(subset)} problems, canonical run and evaluation in {time.monotonic() - started:.1f} s")
 

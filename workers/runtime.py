@@ -43,6 +43,7 @@ T = TypeVar("T")
 
 REPORT_INTERVAL = 5.0  # seconds between a worker's liveness reports (they expire after three of these)
 REAP_INTERVAL = 60.0  # seconds between removals of sandbox containers whose owner process died
+INLINE = "inline"  # the digest of the judge for inline problems (a dataset's digest is a sha256: never this)
 
 
 class Runtime:
@@ -135,14 +136,17 @@ class Runtime:
         return self._datasets[name]
 
     async def judge(self, dataset: Dataset | None) -> Judge:
-        """A judge for a dataset's hidden tests (it caches expected outputs per dataset); None: for problems
-        sent inline, which carry their hidden tests themselves (asserts, a check function or stdio cases)."""
-        dataset = dataset or Dataset(name="inline", source="api", digest="inline", problems={})
-        key = f"{dataset.name}:{dataset.digest}"
-        if key not in self._judges:
+        """A judge for a dataset's hidden tests; None: for problems sent inline, which carry their hidden tests
+        themselves (asserts, a check function, stdio cases, or inputs with a canonical solution).
+
+        One judge per dataset content (its digest), and one for every inline problem of every API key: sharing
+        is safe because a judge keys what it caches (expected outputs) by the content that decides it, never by a
+        task_id or a name a client chose."""
+        dataset = dataset or Dataset(name="inline", source="api", digest=INLINE, problems={})
+        if dataset.digest not in self._judges:
             sandbox = await self.sandbox()
-            self._judges[key] = Judge(sandbox.sandbox, dataset)
-        return self._judges[key]
+            self._judges[dataset.digest] = Judge(sandbox.sandbox, dataset)
+        return self._judges[dataset.digest]
 
     async def send(self, job_id: str) -> None:
         """Put a job on the queue. A failure is only logged: the sweeper sends lost jobs again."""

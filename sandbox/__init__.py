@@ -3,7 +3,7 @@
 from sandbox.errors import ContainerError, DockerUnavailable, ImageError, PoolClosed, SandboxError
 from sandbox.executor import AsyncSandbox, Sandbox
 from sandbox.image import build_image, ensure_image
-from sandbox.models import ExceptionInfo, Limits, RunResult, StdioCase, TestResult, Verdict
+from sandbox.models import ExceptionInfo, Judged, Limits, RunResult, StdioCase, TestResult, Verdict
 from sandbox.pool import ContainerPool, reap_orphans
 from sandbox.settings import SandboxSettings
 from sandbox.tracing import Trace, TraceBlock, TraceException, render_trace, trace_program, trace_program_async
@@ -15,6 +15,7 @@ __all__ = [
     "DockerUnavailable",
     "ExceptionInfo",
     "ImageError",
+    "Judged",
     "Limits",
     "PoolClosed",
     "RunResult",

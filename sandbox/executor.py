@@ -3,7 +3,9 @@
 
 Four kinds of run:
 
-* ``run_tests``: assert-style snippets (each one test) or a ``check(candidate)`` function (``run_check``);
+* ``run_tests``: assert-style snippets (each one test) or a ``check(candidate)`` function (``run_check``),
+  judged on the host where they can be read as calls (``sandbox.judging``), else run in the program's interpreter
+  (``run_in_process``);
 * ``run_stdio``: stdin/stdout cases, compared whitespace-tolerantly;
 * ``run_calls``: call the entry point on each input and return the outputs, with no expected value;
 * ``run_harness``: run a harness script that receives ``PROGRAM`` and ``PAYLOAD`` and returns via ``emit()``.
@@ -20,6 +22,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
+from sandbox import judging
 from sandbox.compare import outputs_match
 from sandbox.container import Container
 from sandbox.errors import ContainerError
@@ -73,7 +76,13 @@ class Sandbox:
 
     def run_tests(self, program: str, tests: Sequence[str], *, names: Sequence[str] | None = None,
                   limits: Limits | None = None) -> RunResult:
-        """Run each snippet (e.g. ``assert f(1) == 2``) after the program, in its namespace; one test each."""
+        """Judge each snippet (e.g. ``assert f(1) == 2``) against the program; one test each. Asserts that call a
+        function are judged on the host (``sandbox.judging``); the rest run after the program, in its namespace."""
+        return judging.run_tests(self, program, tests, names=names, limits=limits)
+
+    def run_in_process(self, program: str, tests: Sequence[str], *, names: Sequence[str] | None = None,
+                       limits: Limits | None = None) -> RunResult:
+        """Run each snippet after the program, in its namespace, in the same interpreter; one test each."""
         names = list(names) if names else [f"test_{i}" for i in range(len(tests))]
         request = {"kind": "tests", "program": program, "tests": [{"code": code} for code in tests]}
         return self._execute(request, names, limits)
@@ -173,6 +182,7 @@ class Sandbox:
             test = read_test(name, raw, decode=decode)  # every field from the sandbox made plain and encodable
             if cases is not None:
                 case = cases[index]
+                test.judged = "host"  # stdout is compared here, never in the sandbox
                 test.input = plain_text(case.stdin[:MAX_SHOWN_INPUT])
                 if test.verdict is Verdict.PASSED and case.expected is not None:
                     test.expected, test.actual = plain_text(case.expected), test.stdout

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ExceptionInfo", "Limits", "RunResult", "StdioCase", "TestResult", "Verdict"]
+__all__ = ["ExceptionInfo", "Judged", "Limits", "RunResult", "StdioCase", "TestResult", "Verdict"]
+
+Judged = Literal["host", "in_process"]
 
 
 class Verdict(StrEnum):
@@ -68,6 +70,9 @@ class TestResult(BaseModel):
     output: Any = None
     stdout: str = ""
     stderr: str = ""
+    judged: Judged | None = Field(None, description="Where the verdict was reached: 'host' (the output was compared "
+                                  "outside the sandbox) or 'in_process' (the test ran beside the program).")
+    asserts: int = Field(0, description="Assert statements the test holds (not counting constant ones).")
 
     @property
     def passed(self) -> bool:

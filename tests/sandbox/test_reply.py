@@ -1,16 +1,19 @@
 """Reading the runner's reports (``sandbox.reply``) without Docker: any JSON a report may hold becomes a plain,
-encodable ``TestResult``, or that test's ``sandbox_error``; nothing raises."""
+encodable ``TestResult``, or that test's ``sandbox_error``; nothing raises. Whole replies go through ``Sandbox``
+with a scripted pool, since the runner itself no longer lets the code under test write them (under runc or gVisor)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sandbox import Verdict
+from sandbox import ContainerPool, RunResult, Sandbox, SandboxSettings, TestResult, Verdict, executor
 from sandbox.reply import MAX_NAME, MAX_TEXT, plain_data, plain_text, read_seconds, read_test
 from sandbox.runner import codec
 
@@ -123,3 +126,83 @@ def test_returned_values_decode_with_their_strings_made_encodable() -> None:
     assert test.passed and test.output == {"\ufffd": ("\ufffd", 1.5, {b"x"})}
     harness = read_test("t", {"status": "ok", "value": {"k": ["\udfff"]}}, decode=False)
     assert harness.output == {"k": ["\ufffd"]}
+
+
+# ---------------------------------------------------------------- whole replies, through Sandbox with a scripted pool
+
+Answer = dict[str, Any] | BaseException
+
+
+class ScriptedContainer:
+    """Stands in for ``sandbox.container.Container``: every request gets the scripted answer (a reply or an error)."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.answer = answer
+        self.dirty = False
+
+    def request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        if isinstance(self.answer, BaseException):
+            raise self.answer
+        return self.answer
+
+
+class ScriptedPool:
+    """Stands in for ``sandbox.pool.ContainerPool``: lends a fresh scripted container per job, records them all."""
+
+    def __init__(self, answer: Answer) -> None:
+        self.settings = SandboxSettings()
+        self.answer = answer
+        self.lent: list[ScriptedContainer] = []
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def acquire(self, timeout: float | None = None) -> Iterator[ScriptedContainer]:
+        container = ScriptedContainer(self.answer)
+        self.lent.append(container)
+        yield container
+
+
+def _run(answer: Answer) -> tuple[RunResult, ScriptedPool]:
+    pool = ScriptedPool(answer)
+    run = Sandbox(pool=cast(ContainerPool, pool)).run_tests("", ["assert True"])
+    _encodes(run.model_dump(mode="json"))
+    return run, pool
+
+
+# What Container.request raises for a line that is JSON but no object ([1]), or nested past the parser's limit.
+@pytest.mark.parametrize("error", [TypeError("cannot convert dictionary update sequence"), RecursionError("deep")],
+                         ids=["not-an-object", "too-deep"])
+def test_a_reply_line_that_cannot_be_read_is_a_sandbox_error_after_a_retry(error: BaseException) -> None:
+    run, pool = _run(error)
+    assert run.verdict is Verdict.SANDBOX_ERROR and run.attempts == 2 and "unreadable" in run.message
+    assert [container.dirty for container in pool.lent] == [True, True]
+
+
+def test_results_that_are_no_list_are_a_sandbox_error_after_a_retry() -> None:
+    run, pool = _run({"results": {"0": {"status": "ok"}}, "clean": True})
+    assert run.verdict is Verdict.SANDBOX_ERROR and run.attempts == 2 and len(pool.lent) == 2
+
+
+def test_a_reply_with_strange_values_everywhere_is_read_as_plain_data() -> None:
+    result = {"status": "error", "duration": "soon", "stdout": {"a": "\udfff"},
+              "exception": {"type": {"x": 1}, "message": ["\udfff"], "traceback": 7}}
+    run, _ = _run({"results": [result], "clean": True, "stdout": 5, "stderr": "\udfff", "duration": [1]})
+    (test,) = run.tests
+    assert test.verdict is Verdict.ERROR and test.exception is not None and test.exception.type == "{'x': 1}"
+    assert test.exception.message == "['\ufffd']" and test.exception.traceback == []
+    assert test.duration == 0.0 and run.duration == 0.0 and run.stdout == "5" and run.stderr == "\ufffd"
+
+
+def test_a_reply_nobody_foresaw_is_a_sandbox_error_not_an_exception(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str, raw: Any, *, decode: bool) -> TestResult:
+        raise KeyError("a bug in reading")
+
+    monkeypatch.setattr(executor, "read_test", broken)
+    run, pool = _run({"results": [{"status": "ok"}], "clean": True})
+    assert run.verdict is Verdict.SANDBOX_ERROR and run.attempts == 1 and "KeyError" in run.message
+    assert pool.lent[0].dirty

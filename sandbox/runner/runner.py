@@ -5,7 +5,8 @@ through one attached socket, so a job costs no ``docker exec``. For each executi
 child (``zygote.py``: a warm interpreter forked before any job, so the child holds nothing of any other job), sends
 it the program and the units (tests, stdin cases, call inputs or one harness) in a memfd of its own, and watches it
 from outside: wall time, output bytes, the way it died. The child reports each unit as it starts and ends over a
-private pipe; a unit counts as passed only when such a report says so, never because of an exit code. After every
+private pipe; a unit counts as passed only when such a report says so, never because of an exit code (a stdio
+program that exits with status 0 has ended normally, and the host judges what it printed). After every
 child a cleaner kills everything the code left and empties the writable directories, and the runner tells the host
 whether the container was proven clean.
 
@@ -269,6 +270,12 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
             results[index] = {**watch.load_error, **output, "duration": elapsed}
         elif watch.loaded:
             results[index] = {"status": "ok", **output, "duration": elapsed}
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            # Exit status 0 is a normal end for a stdio program (``os._exit(0)`` after its output, too): what it
+            # printed is judged on the host. A child whose own run broke off exits 1, never 0.
+            ended = elapsed <= float(req["limits"]["test_timeout"])
+            results[index] = {"status": "ok", **output, "duration": elapsed} if ended else {
+                "status": "timeout", "message": "time limit exceeded", **output, "duration": elapsed}
         else:
             results[index] = {**watch.death(status, oom_before), **output, "duration": elapsed}
         if watch.killed_for:
@@ -300,7 +307,7 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
     return max(settled, 1)
 
 
-def run_job(zygote: Zygote, uid: int, req: dict[str, Any]) -> dict[str, Any]:
+def run_job(zygote: Zygote, janitor: Janitor, req: dict[str, Any]) -> dict[str, Any]:
     started = time.monotonic()
     kind = req["kind"]
     counts = {"tests": len(req.get("tests") or []), "stdio": len(req.get("cases") or []),
@@ -329,7 +336,7 @@ def run_job(zygote: Zygote, uid: int, req: dict[str, Any]) -> dict[str, Any]:
         stdin = (req["cases"][pending[0]].get("stdin") or "").encode() if kind == "stdio" else b""
         settled = run_child(zygote, req, pending if kind != "stdio" else pending[:1], job_deadline, stdin,
                             budget=budget, results=results, extra=extra)
-        made, clean, why = clean_up(zygote, uid)
+        made, clean, why = janitor.after_child()
         files_made += made
         pending = pending[settled:]
         if not clean:
@@ -350,29 +357,65 @@ def run_job(zygote: Zygote, uid: int, req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def clean_up(zygote: Zygote, uid: int) -> tuple[int, bool, str]:
-    """Kill what the last child left, then have a cleaner remove its files; return (files, clean, why)."""
-    for _ in range(CLEAN_ATTEMPTS):
-        kill_all_of(zygote, uid)
-        read_end, write_end = os.pipe()
-        try:
-            started = zygote.clean(write_end)
-            os.close(write_end)
-            write_end = -1
-            ready = select.select([read_end], [], [], CLEAN_TIMEOUT)[0] if started else []
-            line = os.read(read_end, 1 << 16) if ready else b""
-        finally:
-            os.close(read_end)
-            if write_end >= 0:
-                os.close(write_end)
-        reap(zygote)
-        if started:
+class Janitor:
+    """Leaves the container as the next run must find it: after each child, kills what is left of the children's
+    uid, and if the child touched any writable directory has a cleaner (same uid, forked by the zygote) empty them.
+
+    "Touched" is read from the directories' own ctime, mtime, mode and inode, which the runner can stat without any
+    right over their contents: an entry added or removed, a chmod, a utime or an extended attribute all change the
+    ctime, which no process can set back. A child that touched none of them leaves nothing to clean, and the usual
+    run costs no cleaner at all.
+    """
+
+    def __init__(self, zygote: Zygote, uid: int) -> None:
+        self.zygote = zygote
+        self.uid = uid
+        self.baseline: tuple[object, ...] | None = None
+
+    def after_child(self) -> tuple[int, bool, str]:
+        """Return (files removed, clean, why not)."""
+        kill_all_of(self.zygote, self.uid)
+        if self.baseline is not None and roots_state() == self.baseline:
+            return 0, True, ""
+        result = self.clean()
+        self.baseline = roots_state() if result[1] else None
+        return result
+
+    def clean(self) -> tuple[int, bool, str]:
+        for _ in range(CLEAN_ATTEMPTS):
+            kill_all_of(self.zygote, self.uid)
+            read_end, write_end = os.pipe()
             try:
-                verdict = json.loads(line)
-                return int(verdict["files"]), bool(verdict["clean"]), str(verdict["reason"])
-            except (ValueError, KeyError, TypeError):
-                return 0, False, "the cleaner did not report"
-    return 0, False, "no cleaner could be started (process limit)"
+                started = self.zygote.clean(write_end)
+                os.close(write_end)
+                write_end = -1
+                ready = select.select([read_end], [], [], CLEAN_TIMEOUT)[0] if started else []
+                line = os.read(read_end, 1 << 16) if ready else b""
+            finally:
+                os.close(read_end)
+                if write_end >= 0:
+                    os.close(write_end)
+            reap(self.zygote)
+            if started:
+                try:
+                    verdict = json.loads(line)
+                    return int(verdict["files"]), bool(verdict["clean"]), str(verdict["reason"])
+                except (ValueError, KeyError, TypeError):
+                    return 0, False, "the cleaner did not report"
+        return 0, False, "no cleaner could be started (process limit)"
+
+
+def roots_state() -> tuple[object, ...]:
+    """What the runner can see of the writable directories without reading them."""
+    state: list[object] = []
+    for path in clean_mod.SCRATCH_DIRS:
+        try:
+            info = os.stat(path, follow_symlinks=False)
+        except OSError as exc:
+            state.append(exc.errno)
+            continue
+        state.append((info.st_ino, info.st_mode, info.st_ctime_ns, info.st_mtime_ns))
+    return tuple(state)
 
 
 def kill_all_of(zygote: Zygote, uid: int) -> None:
@@ -420,6 +463,8 @@ def main() -> None:
     harden_self()
     uid = child_uid()
     zygote = Zygote.start(uid)  # before the first request: the zygote never holds any job's data
+    janitor = Janitor(zygote, uid)
+    janitor.after_child()  # the directories as every run will find them (times and modes reset): the baseline
     stdin = sys.stdin.buffer
     out = sys.stdout.buffer
     for line in stdin:
@@ -431,7 +476,7 @@ def main() -> None:
                 reply: dict[str, Any] = {"ok": True, "uid": uid, "runner_uid": os.getuid(), "pid": os.getpid(),
                                          "zygote": zygote.pid, "isolated": os.getuid() != uid}
             elif op == "run":
-                reply = run_job(zygote, uid, req)
+                reply = run_job(zygote, janitor, req)
             elif op == "exit":
                 return
             else:

@@ -1,5 +1,6 @@
-"""What the API's routes share in one process: Redis stores, the queue, the sandbox for direct executions,
-loaded datasets, and the sweeper. Created when the app starts, closed when it stops."""
+"""What the API's routes share in one process: Redis stores (and the event streams' own), the queue, the limits on
+open event streams, the sandbox for direct executions, loaded datasets, and the sweeper. Created when the app
+starts, closed when it stops."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from fastapi import Request
 
 from api.errors import RateLimited, Unavailable
 from api.settings import APISettings
+from api.streams import StreamLimits
 from sandbox import AsyncSandbox, SandboxSettings
 from sandbox.errors import SandboxError
 from selfdebug.datasets import Dataset, load_dataset
@@ -34,6 +36,11 @@ class Services:
         self.settings = settings
         self.redis = async_redis(settings)
         self.store = JobStore(self.redis, settings)
+        # Event streams wait on Redis through a pool of their own, one connection per stream this process may
+        # serve: however many are open, the pool above stays free for every other request (api.streams).
+        self.stream_redis = async_redis(settings, max_connections=settings.max_streams)
+        self.stream_store = JobStore(self.stream_redis, settings)
+        self.streams = StreamLimits(self.redis, settings)
         self.batches = BatchStore(self.redis, settings, self.store)
         self._send = sender(make_celery(settings))
         self.holder = f"api:{socket.gethostname()}:{os.getpid()}"
@@ -54,8 +61,9 @@ class Services:
             await asyncio.wait({self._sweeper})
         if self._sandbox is not None:
             await asyncio.to_thread(self._sandbox.sandbox.close)
-        with contextlib.suppress(Exception):
-            await self.redis.aclose()
+        for client in (self.stream_redis, self.redis):
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     async def send(self, job_id: str) -> None:
         """Put a job on the queue; a failure is logged, and the sweeper sends it again later."""

@@ -4,17 +4,27 @@ docs/service.md lists them all with their defaults."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from workers.settings import ServiceSettings
 
-__all__ = ["MAX_WAIT_SECONDS", "APISettings", "MiB"]
+__all__ = [
+    "DEFAULT_MAX_STREAMS",
+    "DEFAULT_MAX_STREAMS_PER_KEY",
+    "MAX_WAIT_SECONDS",
+    "STREAM_LEASE_PINGS",
+    "APISettings",
+    "MiB",
+]
 
 MiB = 1 << 20
 MAX_WAIT_SECONDS = 300.0  # the schema's bound on ?wait=; max_wait may lower it
+DEFAULT_MAX_STREAMS_PER_KEY = 8  # a few browser tabs or followers per key; a hundred would be an attack
+DEFAULT_MAX_STREAMS = 128  # per API process: each holds one Redis connection of the streams' own pool while it waits
+STREAM_LEASE_PINGS = 4  # a stream's slot lasts this many ping intervals unless stream_lease_seconds says otherwise
 
 
 class APISettings(ServiceSettings):
@@ -50,8 +60,28 @@ class APISettings(ServiceSettings):
     execution_job_timeout: float = Field(30.0, gt=0, description="Most seconds one whole execution may take.")
     sse_ping_interval: float = Field(15.0, gt=0, le=60, description="Seconds between keep-alive comments on "
                                                                     "an idle event stream.")
+    max_streams_per_key: int = Field(DEFAULT_MAX_STREAMS_PER_KEY, ge=1, description="Event streams one key may "
+                                     "have open at once, counted across every API process (429 beyond).")
+    max_streams: int = Field(DEFAULT_MAX_STREAMS, ge=1, description="Event streams one API process serves at once "
+                             "(503 beyond); they wait on Redis through a pool of this many connections of their own.")
+    stream_lease_seconds: float | None = Field(None, gt=0, description="How long an open stream's slot lasts "
+                                               "unless renewed (a live stream renews it): the slots of an API "
+                                               "process that died are free again after this. Default: "
+                                               "4 x sse_ping_interval.")
     readiness_timeout: float = Field(3.0, gt=0, description="Seconds each /readyz check may take.")
     sweep: bool = Field(True, description="Whether this API process also sweeps for lost jobs.")
+
+    @model_validator(mode="after")
+    def _leases_outlive_pings(self) -> Self:
+        # A stream renews its slot once per turn of its loop, and a turn waits up to a ping interval.
+        if self.stream_lease_seconds is not None and self.stream_lease_seconds <= 2 * self.sse_ping_interval:
+            raise ValueError("stream_lease_seconds must be more than twice sse_ping_interval")
+        return self
+
+    @property
+    def stream_lease(self) -> float:
+        """Seconds an open stream's slot lasts unless renewed."""
+        return self.stream_lease_seconds or STREAM_LEASE_PINGS * self.sse_ping_interval
 
     @field_validator("api_keys", mode="before")
     @classmethod

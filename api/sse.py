@@ -2,20 +2,27 @@
 
 Each event's ``id`` is its stream id, so a client that reconnects with ``Last-Event-ID`` gets exactly the
 events it missed. Idle streams carry a keep-alive comment every ``sse_ping_interval`` seconds; the stream ends
-after the job's final ``status`` event (or at once, when a resumed client has already seen it).
+after the job's final ``status`` event (or at once, when a resumed client has already seen it), or when its slot
+lapsed (``api.streams``: the client resumes with ``Last-Event-ID``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import anyio
+from starlette.background import BackgroundTask
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from workers.models import TERMINAL
 from workers.store import JobStore
 
-__all__ = ["EVENT_ID", "RETRY_MS", "event_stream", "format_event"]
+__all__ = ["EVENT_ID", "RELEASE_TIMEOUT", "RETRY_MS", "EventStreamResponse", "event_stream", "format_event"]
 
 EVENT_ID = r"^[0-9]{1,20}-[0-9]{1,20}$"
 RETRY_MS = 2000  # how long a browser's EventSource waits before reconnecting
+RELEASE_TIMEOUT = 5.0  # seconds an ended stream may spend giving its slot back (else the slot's lease expires)
 
 
 def format_event(event_id: str, kind: str, data: str) -> str:
@@ -23,10 +30,15 @@ def format_event(event_id: str, kind: str, data: str) -> str:
     return f"id: {event_id}\nevent: {kind}\n{lines}\n"
 
 
-async def event_stream(store: JobStore, job_id: str, after: str | None, *, ping: float) -> AsyncIterator[str]:
+async def event_stream(store: JobStore, job_id: str, after: str | None, *, ping: float,
+                       renew: Callable[[], Awaitable[bool]] | None = None) -> AsyncIterator[str]:
+    """The SSE text of a job's events after ``after``; ``renew`` is called at every turn (at least every ``ping``
+    seconds) to keep the stream's slot, and the stream ends when it returns False."""
     yield f"retry: {RETRY_MS}\n\n"
     cursor = after or "0-0"
     while True:
+        if renew is not None and not await renew():
+            return
         events = await store.events(job_id, cursor, block=ping)
         if not events:
             status = await store.status(job_id)
@@ -39,3 +51,25 @@ async def event_stream(store: JobStore, job_id: str, after: str | None, *, ping:
             cursor = event.id
             if event.terminal_status is not None:
                 return
+
+
+class EventStreamResponse(StreamingResponse):
+    """An SSE response that calls ``release`` once it is over, however it ended: the job's last event, the client
+    hanging up (Starlette then cancels the stream), an error, or the server shutting down."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, content: AsyncIterator[str], release: Callable[[], Awaitable[None]], *,
+                 background: BackgroundTask | None = None) -> None:
+        super().__init__(content, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                         background=background)
+        self.release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Shielded: when the request is being cancelled, an unshielded await here would be cancelled too, and
+            # the slot kept until its lease expired.
+            with anyio.move_on_after(RELEASE_TIMEOUT, shield=True):
+                await self.release()

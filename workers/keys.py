@@ -40,6 +40,10 @@ class Keys:
         """Set: an API key's batches still running."""
         return f"{self.prefix}:owner:{owner}:batches"
 
+    def owner_streams(self, owner: str) -> str:
+        """Sorted set: an API key's open event streams (lease ids), scored by when each lease expires."""
+        return f"{self.prefix}:owner:{owner}:streams"
+
     def rate(self, owner: str) -> str:
         """String: an API key's rate-limit state (when its next request is due, if sent at the allowed pace)."""
         return f"{self.prefix}:rate:{owner}"

@@ -13,7 +13,7 @@ from api.schemas import ADD_PROBLEM, JobRequest, JobView
 from api.security import Caller, owned
 from api.services import Services, get_services
 from api.settings import MAX_WAIT_SECONDS
-from api.sse import EVENT_ID, event_stream
+from api.sse import EVENT_ID, EventStreamResponse, event_stream
 from api.views import job_view
 from workers.batches import after_job
 from workers.errors import CapReached
@@ -117,12 +117,14 @@ async def cancel_job(job_id: JobId, caller: Caller, services: ServicesDep, respo
                              "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}}},
                        **error_responses(401, 403, 404, 422, 429, 503)},
             summary="Follow a job's events (SSE)", description="Live, resumable with the Last-Event-ID header (or "
-            "?after=); the stream ends after the job's final status event.")
+            "?after=); the stream ends after the job's final status event. A key may have max_streams_per_key "
+            "streams open at once (429 beyond), an API process serves max_streams (503 beyond).")
 async def job_events(job_id: JobId, caller: Caller, services: ServicesDep,
                      last_event_id: Annotated[str | None, Header(pattern=EVENT_ID)] = None,
                      after: Annotated[str | None, Query(pattern=EVENT_ID, description="Like Last-Event-ID.")] = None,
                      ) -> StreamingResponse:
     await load_job(services, job_id, caller)
-    stream = event_stream(services.store, job_id, last_event_id or after, ping=services.settings.sse_ping_interval)
-    return StreamingResponse(stream, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    lease = await services.streams.admit(caller)  # 429 or 503 beyond the caps (api.streams)
+    stream = event_stream(services.stream_store, job_id, last_event_id or after,
+                          ping=services.settings.sse_ping_interval, renew=lease.renew)
+    return EventStreamResponse(stream, lease.release)

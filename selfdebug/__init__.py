@@ -15,7 +15,8 @@ from selfdebug.errors import (
 from selfdebug.evaluation import EvaluationSettings, Judge, Sample, SampleResult, load_samples, pass_at_1
 from selfdebug.events import Event, EventKind
 from selfdebug.extract import extract_code, sanitize
-from selfdebug.loop import Debugger, Evaluator, parse_block_verdicts
+from selfdebug.judged import JudgedCounts
+from selfdebug.loop import Debugger, Evaluator, HiddenVerdict, parse_block_verdicts
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import IOCase, OutputCheck, Problem, ProblemKind
 from selfdebug.record import Attempt, DebugRecord, StopReason
@@ -35,8 +36,10 @@ __all__ = [
     "Event",
     "EventKind",
     "Feedback",
+    "HiddenVerdict",
     "IOCase",
     "Judge",
+    "JudgedCounts",
     "OutputCheck",
     "ParsedTests",
     "Problem",

@@ -14,7 +14,7 @@ from tqdm import tqdm
 from sandbox import Sandbox, SandboxError, SandboxSettings
 from selfdebug.datasets import DATASET_NAMES, load_dataset
 from selfdebug.errors import SelfDebugError, UnknownTaskError
-from selfdebug.evaluation import EvaluationSettings, Judge, SampleResult, load_samples, pass_at_1
+from selfdebug.evaluation import EvaluationSettings, Judge, SampleResult, judged_counts, load_samples, pass_at_1
 
 __all__ = ["app", "run"]
 
@@ -83,6 +83,9 @@ def evaluate(
     if output is not None:
         _write_results(output, results)
     passed = sum(result.passed for result in results)
+    judged = judged_counts(results)
+    if judged.tests:  # asserts and check() functions; evalplus inputs and stdio cases are always compared here
+        typer.echo(f"judged: {judged.describe()}")
     typer.echo(f"pass@1: {pass_at_1(results):.4f} ({passed}/{len(results)})")
 
 

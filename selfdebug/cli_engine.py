@@ -24,10 +24,10 @@ from sandbox import AsyncSandbox, Sandbox, SandboxError, SandboxSettings
 from selfdebug.batch import run_batch, write_report
 from selfdebug.datasets import DATASET_NAMES, Dataset, load_dataset, parse_problems
 from selfdebug.errors import SelfDebugError, UnknownTaskError
-from selfdebug.evaluation import EvaluationSettings, Judge, load_samples, program_for
+from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts, load_samples, program_for
 from selfdebug.events import Event
 from selfdebug.llm import ChatModel, LLMError, LLMSettings, open_chat_model
-from selfdebug.loop import Debugger, Evaluator
+from selfdebug.loop import Debugger, Evaluator, HiddenVerdict
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem, ProblemKind
 from selfdebug.record import DebugRecord
@@ -95,9 +95,9 @@ async def _engine(model: str | None, dataset: Dataset | None) -> AsyncIterator[_
             if dataset is not None:
                 judge = Judge(sandbox, dataset, EvaluationSettings())
 
-                async def evaluate(problem: Problem, program: str) -> tuple[bool, str]:
+                async def evaluate(problem: Problem, program: str) -> HiddenVerdict:
                     result = await asyncio.to_thread(judge.evaluate_program, problem, program)
-                    return result.passed, str(result.verdict)
+                    return HiddenVerdict(result.passed, str(result.verdict), judged_counts([result]))
 
                 evaluator = evaluate
             yield _Engine(chat, sandbox, evaluator)

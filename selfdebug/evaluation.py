@@ -3,7 +3,8 @@
 A sample is ``{"task_id": ..., "solution": ...}`` or ``{"task_id": ..., "completion": ...}`` (``program_for``
 says how each becomes a program). Problems with evalplus inputs (HumanEval+, MBPP+) are judged input by input
 against the canonical solution's outputs, which are computed once in the sandbox and cached on disk; the others
-by their ``check()`` function, assert statements or stdin/stdout cases.
+by their ``check()`` function, assert statements or stdin/stdout cases. Asserts are judged on the host wherever
+they can be read as calls (``sandbox.judging``); each test's ``judged`` says how, and ``judged_counts`` adds them up.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from sandbox import Limits, RunResult, Sandbox, SandboxError, StdioCase, TestResult, Verdict
+from sandbox import Judged, Limits, RunResult, Sandbox, SandboxError, StdioCase, TestResult, Verdict
 from sandbox.reply import plain_text
 from selfdebug.datasets import Dataset, read_jsonl, read_source
 from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.expected import CallPlan, Reference, ReferenceStore, outputs_agree, run_calls_bounded
+from selfdebug.judged import JudgedCounts
 from selfdebug.problems import Problem, program_from_completion, program_from_solution
 from selfdebug.syntax import parse
 
@@ -37,6 +39,7 @@ __all__ = [
     "Sample",
     "SampleResult",
     "TestDetail",
+    "judged_counts",
     "load_samples",
     "pass_at_1",
     "program_for",
@@ -128,6 +131,8 @@ class TestDetail(BaseModel):
     input: str | None = None
     expected: str | None = None
     actual: str | None = None
+    judged: Judged | None = Field(None, description="'host': outputs compared outside the sandbox; 'in_process'.")
+    asserts: int = Field(0, description="Assert statements the test holds.")
 
 
 class InputFailure(BaseModel):
@@ -164,6 +169,11 @@ class SampleResult(BaseModel):
     tests: list[TestDetail] = Field(default_factory=list)
     inputs: InputDetails | None = None
     duration: float = 0.0
+
+
+def judged_counts(results: Iterable[SampleResult]) -> JudgedCounts:
+    """How many hidden tests, and asserts in them, were judged on the host and how many in process."""
+    return JudgedCounts.of(test for result in results for test in result.tests)
 
 
 def pass_at_1(results: Iterable[SampleResult]) -> float:
@@ -209,7 +219,8 @@ def _calls_check(test: str) -> bool:
 def _detail(test: TestResult) -> TestDetail:
     exception = None if test.exception is None else _short(f"{test.exception.type}: {test.exception.message}")
     return TestDetail(name=test.name, verdict=test.verdict, message=_short(test.message), exception=exception,
-                      assertion=test.assertion, input=test.input, expected=test.expected, actual=test.actual)
+                      assertion=test.assertion, input=test.input, expected=test.expected, actual=test.actual,
+                      judged=test.judged, asserts=test.asserts)
 
 
 class Judge:

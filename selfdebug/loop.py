@@ -11,13 +11,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sandbox import AsyncSandbox, Limits, RunResult, StdioCase, TestResult
 from sandbox.tracing import Trace, render_trace, trace_program_async
 from selfdebug.errors import ProblemError
 from selfdebug.events import Event, EventKind, EventSink, emit
 from selfdebug.extract import extract_code
+from selfdebug.judged import JudgedCounts
 from selfdebug.llm import ChatModel, LLMError, Message
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem, ProblemKind
@@ -31,10 +32,20 @@ from selfdebug.prompts import (
 from selfdebug.record import Attempt, BlockVerdict, DebugRecord, SelfTests, StopReason
 from selfdebug.selftests import parse_tests
 
-__all__ = ["Debugger", "Evaluator", "check_problem", "parse_block_verdicts"]
+__all__ = ["Debugger", "Evaluator", "HiddenVerdict", "check_problem", "parse_block_verdicts"]
 
-Evaluator = Callable[[Problem, str], Awaitable[tuple[bool, str]]]
-"""Judges a program on the problem's hidden tests: (passed, verdict). Never shown to the model."""
+
+class HiddenVerdict(NamedTuple):
+    """What an evaluator says of a program, with how its tests were judged (host or in process), if it knows."""
+
+    passed: bool
+    verdict: str
+    judged: JudgedCounts | None = None
+
+
+Evaluator = Callable[[Problem, str], Awaitable["tuple[bool, str] | HiddenVerdict"]]
+"""Judges a program on the problem's hidden tests: (passed, verdict), or a ``HiddenVerdict``. Never shown to the
+model."""
 
 _VERDICT = re.compile(r"\[\s*block\s*(\d+)\s*\]\s*:?\s*(correct|incorrect|wrong)\b\W*(.*)", re.IGNORECASE)
 SELF_TEST_LIMITS = Limits(test_timeout=5.0, job_timeout=60.0)
@@ -67,7 +78,7 @@ def _failure(test: TestResult) -> FailedTest:
 
 def _summary(test: TestResult) -> dict[str, Any]:
     return test.model_dump(include={"name", "verdict", "assertion", "input", "expected", "actual", "message",
-                                    "exception"}, exclude_none=True, mode="json")
+                                    "exception", "judged"}, exclude_none=True, mode="json")
 
 
 class _OutOfBudget(Exception):
@@ -239,9 +250,13 @@ class _Run:
 
     async def run_self_tests(self, program: str) -> RunResult:
         if self.stdio:
-            return await self.timed(self.d.sandbox.run_stdio(program, self.stdio_cases, limits=SELF_TEST_LIMITS))
-        return await self.timed(self.d.sandbox.run_tests(program, self.record.self_tests.asserts,
-                                                         limits=SELF_TEST_LIMITS))
+            result = await self.timed(self.d.sandbox.run_stdio(program, self.stdio_cases, limits=SELF_TEST_LIMITS))
+        else:
+            result = await self.timed(self.d.sandbox.run_tests(program, self.record.self_tests.asserts,
+                                                               limits=SELF_TEST_LIMITS))
+        if self.record.self_tests_judged is None:  # how they are judged depends on the tests, not the program
+            self.record.self_tests_judged = JudgedCounts.of(result.tests)
+        return result
 
     async def post_execution_round(self, current: Attempt, iteration: int) -> Attempt | str:
         result = await self.run_self_tests(current.program)
@@ -348,8 +363,15 @@ class _Run:
         verdicts: dict[str, tuple[bool, str]] = {}
         started = time.monotonic()
         for program in self.record.program_by_iteration:
-            if program not in verdicts:
-                verdicts[program] = await self.d.evaluator(self.problem, program) if program else (False, "no_code")
+            if program in verdicts:
+                continue
+            if not program:
+                verdicts[program] = (False, "no_code")
+                continue
+            outcome = await self.d.evaluator(self.problem, program)
+            verdicts[program] = (outcome[0], outcome[1])
+            if isinstance(outcome, HiddenVerdict) and outcome.judged is not None:
+                self.record.hidden_judged = outcome.judged
         self.record.eval_seconds = time.monotonic() - started
         self.record.hidden_by_iteration = [verdicts[p][0] for p in self.record.program_by_iteration]
         for attempt in self.record.attempts:

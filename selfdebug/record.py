@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from selfdebug.judged import JudgedCounts
+
 __all__ = ["Attempt", "BlockVerdict", "DebugRecord", "SelfTests", "StopReason", "Usage"]
 
 
@@ -94,6 +96,8 @@ class DebugRecord(BaseModel):
     llm_seconds: float = 0.0
     sandbox_seconds: float = 0.0  # self-tests and traces: what the loop itself ran
     eval_seconds: float = 0.0  # the hidden-test evaluation (never shown to the model)
+    hidden_judged: JudgedCounts | None = None  # how the hidden tests were judged, if the evaluator said
+    self_tests_judged: JudgedCounts | None = None  # how the self-tests (or visible tests) were judged
 
     @property
     def first_passed(self) -> bool | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from selfdebug.judged import JudgedCounts
 from selfdebug.record import DebugRecord
 
 __all__ = ["StrategyReport", "render_markdown", "render_plot", "summarize"]
@@ -27,6 +28,8 @@ class StrategyReport(BaseModel):
     mean_seconds: float
     self_tests_usable: float
     stop_reasons: dict[str, int]
+    hidden_judged: JudgedCounts = Field(default_factory=JudgedCounts)  # hidden tests, over every problem
+    self_tests_judged: JudgedCounts = Field(default_factory=JudgedCounts)  # self-tests (oracle: visible tests)
 
 
 def summarize(strategy: str, records: Sequence[DebugRecord]) -> StrategyReport:
@@ -43,6 +46,10 @@ def summarize(strategy: str, records: Sequence[DebugRecord]) -> StrategyReport:
     for record in records:
         reasons[record.stop_reason or "unknown"] = reasons.get(record.stop_reason or "unknown", 0) + 1
     count = max(len(records), 1)
+    hidden, self_tests = JudgedCounts(), JudgedCounts()
+    for record in records:
+        hidden += record.hidden_judged or JudgedCounts()
+        self_tests += record.self_tests_judged or JudgedCounts()
     return StrategyReport(
         strategy=strategy,
         problems=len(records),
@@ -56,6 +63,8 @@ def summarize(strategy: str, records: Sequence[DebugRecord]) -> StrategyReport:
         mean_seconds=sum(r.seconds for r in records) / count,
         self_tests_usable=sum(r.self_tests.usable for r in records) / count,
         stop_reasons=dict(sorted(reasons.items())),
+        hidden_judged=hidden,
+        self_tests_judged=self_tests,
     )
 
 
@@ -78,6 +87,12 @@ def render_markdown(reports: Sequence[StrategyReport], *, title: str = "Self-deb
     for r in reports:
         reasons = ", ".join(f"{k}: {v}" for k, v in r.stop_reasons.items())
         lines.append(f"- {r.strategy}: {reasons}")
+    lines += ["", "## How tests were judged", "",
+              "On the host, the program's outputs were compared outside the sandbox; in process, the test ran in the "
+              "program's interpreter, where a wrong program can fool it.", "",
+              "| strategy | hidden tests | self-tests |", "|---|---|---|"]
+    for r in reports:
+        lines.append(f"| {r.strategy} | {r.hidden_judged.describe()} | {r.self_tests_judged.describe()} |")
     return "\n".join(lines) + "\n"
 
 

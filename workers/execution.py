@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfdebug.datasets import Dataset
+from selfdebug.evaluation import judged_counts
 from selfdebug.events import Event
-from selfdebug.loop import Debugger, Evaluator
+from selfdebug.judged import JudgedCounts
+from selfdebug.loop import Debugger, Evaluator, HiddenVerdict
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord, StopReason
 from workers.batches import after_job
@@ -156,19 +158,19 @@ async def _evaluator(rt: Runtime, problem: Problem, dataset: Dataset | None) -> 
     if problem.has_hidden_tests:
         judge = await rt.judge(dataset)
 
-        async def hidden(problem: Problem, program: str) -> tuple[bool, str]:
+        async def hidden(problem: Problem, program: str) -> HiddenVerdict:
             result = await asyncio.to_thread(judge.evaluate_program, problem, program)
             if result.verdict.value == "sandbox_error":
                 raise SandboxFault(f"the sandbox failed while judging: {result.message}")
-            return result.passed, result.verdict.value
+            return HiddenVerdict(result.passed, result.verdict.value, judged_counts([result]))
 
         return hidden, "hidden_tests"
     if problem.given_tests:
         sandbox = await rt.sandbox()
 
-        async def visible(problem: Problem, program: str) -> tuple[bool, str]:
+        async def visible(problem: Problem, program: str) -> HiddenVerdict:
             result = await sandbox.run_tests(program, problem.given_tests)
-            return result.passed, result.verdict.value
+            return HiddenVerdict(result.passed, result.verdict.value, JudgedCounts.of(result.tests))
 
         return visible, "visible_tests"
     return None, "none"

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sandbox import ExceptionInfo, Verdict
+from sandbox import ExceptionInfo, Judged, Verdict
 from selfdebug.datasets import DATASET_NAMES
 from selfdebug.options import DebugOptions, Strategy
 from selfdebug.problems import IOCase, Problem, ProblemKind
@@ -285,14 +285,16 @@ class TestOutcome(BaseModel):
     exception: ExceptionInfo | None = None
     stdout: str = ""
     stderr: str = ""
+    judged: Judged | None = Field(None, description="'host': the code's outputs were compared outside the sandbox "
+                                  "(asserts that call a function; stdio); 'in_process': the test ran beside the code.")
 
 
 class ExecutionResult(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "verdict": "failed", "passed": False, "passed_count": 1, "total": 2, "duration": 0.08, "message": "",
         "tests": [{"name": "test_0", "verdict": "failed", "assertion": "assert add(1, 2) == 3", "input": "1, 2",
-                   "expected": "3", "actual": "-1"},
-                  {"name": "test_1", "verdict": "passed", "assertion": "assert add(0, 0) == 0"}],
+                   "expected": "3", "actual": "-1", "judged": "host"},
+                  {"name": "test_1", "verdict": "passed", "judged": "host"}],
     }]})
 
     verdict: Verdict

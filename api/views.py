@@ -67,6 +67,7 @@ def _cut(text: str) -> str:
 def execution_result(run: RunResult) -> ExecutionResult:
     tests = [TestOutcome(name=t.name, verdict=t.verdict, duration=t.duration, message=t.message,
                          assertion=t.assertion, input=t.input, expected=t.expected, actual=t.actual,
-                         exception=t.exception, stdout=_cut(t.stdout), stderr=_cut(t.stderr)) for t in run.tests]
+                         exception=t.exception, stdout=_cut(t.stdout), stderr=_cut(t.stderr), judged=t.judged)
+             for t in run.tests]
     return ExecutionResult(verdict=run.verdict, passed=run.passed, passed_count=run.pass_count, total=len(run.tests),
                            duration=run.duration, message=run.message, tests=tests)

@@ -26,20 +26,23 @@ define (HumanEval/10's ``is_palindrome``). The result always parses with :mod:`a
 from __future__ import annotations
 
 import ast
+import functools
 import itertools
 import re
 import textwrap
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from selfdebug.syntax import parse
+from selfdebug.syntax import SourceLines, parse
 
 __all__ = ["extract_code", "sanitize"]
 
 # Chat-template tokens that leak into raw completions (SmolLM2 ends turns with <|im_end|>).
 _SPECIAL_TOKEN = re.compile(r"<\|im_start\|>(?:assistant|user|system)?|<\|[A-Za-z0-9_]{1,40}\|>|</?s>")
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+#.-]*)(.*)$")
-_FENCE_AT_END = re.compile(r"(`{3,})([\w+#.-]*)[ \t]*$")
+# Tried only where a run of backticks starts, and never backtracking into it: a line of n backticks followed by
+# other text costs n, not n².
+_FENCE_AT_END = re.compile(r"(?<!`)(`{3,}+)([\w+#.-]*+)[ \t]*+$")
 _PYTHON_TAGS = frozenset({"", "python", "py", "python3", "py3", "ipython", "python2", "sage", "pycon"})
 _STDIN_USE = re.compile(r"\binput\s*\(|\bsys\s*\.\s*stdin\b|\bopen\s*\(\s*0\b|\bfileinput\b")
 _IMPORT_LINE = re.compile(r"^(?:import[ \t]+\w|from[ \t]+[\w.]+[ \t]+import[ \t])")
@@ -48,6 +51,10 @@ _IMPORT_LINE = re.compile(r"^(?:import[ \t]+\w|from[ \t]+[\w.]+[ \t]+import[ \t]
 _MAX_MERGE = 8
 # How deep a prose line followed by indented code is unwrapped ("Here it is:\n    def f(): ...").
 _MAX_DEPTH = 3
+# Cuts tried in search of a unit's longest parseable prefix, and texts tried as a completion-style body: each try
+# parses the whole text again, so an unbounded search costs the square of the answer's (or the prompt's) length.
+_MAX_PREFIX_TRIES = 16
+_MAX_BODY_CANDIDATES = 8
 
 _Definition = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
@@ -241,9 +248,12 @@ def _salvage(unit: list[str], depth: int) -> list[str]:
 
 
 def _longest_prefix(unit: list[str]) -> str | None:
-    """The longest leading run of lines that parses and holds code (a body cut off mid-line by the token limit)."""
+    """The longest leading run of lines that parses and holds code (a body cut off mid-line by the token limit),
+    found within ``_MAX_PREFIX_TRIES`` cuts."""
     stop = len(unit)
-    while stop > 0:
+    for _ in range(_MAX_PREFIX_TRIES):
+        if stop <= 0:
+            break
         chunk = textwrap.dedent("\n".join(unit[:stop])).strip("\n")
         tree, line = _parse_or_error(chunk)
         if tree is None and chunk.rstrip().endswith(":"):
@@ -278,7 +288,7 @@ def sanitize(program: str, entry_point: str | None = None) -> str:
     tree = _parse(program)
     if tree is None:
         return program
-    lines = program.split("\n")
+    source = _Source(program)
     winners = _winners(tree.body)
     roots = {
         index for name, index in winners.items() if isinstance(tree.body[index], _Definition) or name == entry_point
@@ -292,7 +302,7 @@ def sanitize(program: str, entry_point: str | None = None) -> str:
     ]
     future = [item for item in chosen if _is_future(item[1])]
     rest = [item for item in chosen if not _is_future(item[1])]
-    return _render(_segment(lines, node) for _, node in [*future, *rest])
+    return _render(_segment(source, node) for _, node in [*future, *rest])
 
 
 def _reached_assignments(roots: list[ast.stmt], assignments: dict[str, int], body: list[ast.stmt]) -> set[int]:
@@ -382,17 +392,29 @@ def _is_future(node: ast.stmt) -> bool:
     return isinstance(node, ast.ImportFrom) and node.module == "__future__"
 
 
-def _segment(lines: list[str], node: ast.stmt) -> str:
+class _Source:
+    """A parsed text, split into lines once however many of its statements are cut out of it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = text.split("\n")
+
+    @functools.cached_property
+    def columns(self) -> SourceLines:
+        return SourceLines(self.text)
+
+
+def _segment(source: _Source, node: ast.stmt) -> str:
     """A top-level statement's source: whole lines for compound ones (decorators, comments inside kept)."""
     if isinstance(node, ast.Import | ast.ImportFrom | ast.Assign | ast.AnnAssign):
         # Simple statements may share a line ("import os; import sys"): cut by column.
-        segment = ast.get_source_segment("\n".join(lines), node)
+        segment = source.columns.segment(node)
         if segment is not None:
             return segment
     decorators = getattr(node, "decorator_list", [])
     first = min([node.lineno, *(decorator.lineno for decorator in decorators)])
     end = node.end_lineno if node.end_lineno is not None else node.lineno
-    return "\n".join(lines[first - 1 : end]).rstrip()
+    return "\n".join(source.lines[first - 1 : end]).rstrip()
 
 
 def _render(segments: Iterable[str]) -> str:
@@ -420,8 +442,8 @@ def _prompt_statements(prompt: str) -> list[tuple[ast.stmt, str]]:
         tree = _parse(run)
         if tree is None:
             continue
-        lines = run.split("\n")
-        statements.extend((node, _segment(lines, node)) for node in tree.body)
+        source = _Source(run)
+        statements.extend((node, _segment(source, node)) for node in tree.body)
     return statements
 
 
@@ -447,13 +469,14 @@ def _prompt_context(program: str, prompt: str, entry_point: str | None) -> str:
             bound |= defined
     if not imports and not helpers:
         return program
-    lines = program.split("\n")
+    parsed = _Source(program)
+    lines = parsed.lines
     future = sum(1 for _ in itertools.takewhile(_is_future, tree.body))
     if entry_point is None:
         # A script keeps its layout and comments: the imports go in as lines.
         cut = tree.body[future - 1].end_lineno or 0 if future else 0
         return "\n".join([*lines[:cut], *imports, *lines[cut:]])
-    segments = [_segment(lines, node) for node in tree.body]
+    segments = [_segment(parsed, node) for node in tree.body]
     kinds = [isinstance(node, ast.Import | ast.ImportFrom) for node in tree.body]
     segments[future:future] = imports
     kinds[future:future] = [True] * len(imports)
@@ -498,10 +521,10 @@ def _body_candidates(blocks: list[_Block], runs: list[str]) -> Iterator[str]:
     """Texts that may be a completion-style function body: an indented start, or code with a top-level return."""
     for block in blocks:
         lines = block.raw.split("\n")
-        while lines and not lines[0].strip():
-            lines.pop(0)
-        if not lines:
+        start = next((n for n, line in enumerate(lines) if line.strip()), None)
+        if start is None:
             continue
+        lines = lines[start:]
         indent = len(lines[0]) - len(lines[0].lstrip())
         if indent == 0:
             continue
@@ -530,7 +553,7 @@ def _completed(prompt: str, entry_point: str, blocks: list[_Block], runs: list[s
     if stub is None:
         return None
     signature, indent = stub
-    for body in _body_candidates(blocks, runs):
+    for body in itertools.islice(_body_candidates(blocks, runs), _MAX_BODY_CANDIDATES):
         body_lines = [indent + line if line.strip() else "" for line in body.strip("\n").split("\n")]
         prefix = _longest_prefix([*signature.split("\n"), *body_lines])
         if prefix is not None and _defines([prefix], entry_point, real=True):

@@ -8,6 +8,7 @@ program so far.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -161,8 +162,11 @@ class _Run:
         finally:
             self.record.sandbox_seconds += time.monotonic() - started
 
-    def extract(self, text: str) -> str | None:
-        return extract_code(text, prompt=self.problem.prompt, entry_point=self.problem.entry_point)
+    async def extract(self, text: str) -> str | None:
+        # In a thread, as all CPU work over a model's answer and a client's prompt: the event loop it would block
+        # also carries every other job's heartbeats and LLM calls, and this job's own time limit.
+        return await asyncio.to_thread(extract_code, text, prompt=self.problem.prompt,
+                                       entry_point=self.problem.entry_point)
 
     @property
     def stdio(self) -> bool:
@@ -197,7 +201,7 @@ class _Run:
             text, tokens, program = "", 0, self.seed
         else:
             text, tokens = await self.ask(generation_prompt(self.problem.prompt, stdio=self.stdio))
-            program = self.extract(text)
+            program = await self.extract(text)
         attempt = Attempt(iteration=0, program=program or "", response=text, tokens=tokens)
         record.attempts.append(attempt)
         await self.event(EventKind.PROGRAM_GENERATED, 0, program=attempt.program, tokens=tokens,
@@ -237,8 +241,8 @@ class _Run:
         else:
             messages = selftest_prompt(problem.prompt, problem.entry_point, options.num_tests, stdio=self.stdio)
             text, _ = await self.ask(messages)
-            parsed = parse_tests(text, entry_point=problem.entry_point, kind="stdio" if self.stdio else "function",
-                                 limit=options.num_tests)
+            parsed = await asyncio.to_thread(parse_tests, text, entry_point=problem.entry_point,
+                                             kind="stdio" if self.stdio else "function", limit=options.num_tests)
             record.self_tests = SelfTests(source="model", raw=text,
                                           asserts=[] if self.stdio else parsed.asserts(),
                                           inputs=parsed.inputs(), usable=parsed.usable, dropped=len(parsed.dropped))
@@ -300,7 +304,7 @@ class _Run:
             current.block_verdicts = parse_block_verdicts(text)
             if current.block_verdicts and all(v.correct for v in current.block_verdicts):
                 return StopReason.ALL_BLOCKS_CORRECT
-        program = self.extract(text)
+        program = await self.extract(text)
         attempt = Attempt(iteration=iteration, program=program or current.program, response=text, tokens=tokens,
                           seconds=time.monotonic() - started)
         self.record.attempts.append(attempt)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from selfdebug.syntax import parse
+from selfdebug.syntax import SourceLines, parse
 
 __all__ = [
     "IOCase",
@@ -113,9 +113,10 @@ def prompt_imports(prompt: str) -> list[str]:
         # A prompt that is not valid Python on its own (a stub cut mid-way): fall back to import-looking lines.
         return [line.rstrip() for line in prompt.splitlines() if _IMPORT_LINE.match(line)]
     imports = []
+    source = SourceLines(prompt)  # ast.get_source_segment would split the whole prompt again for every import
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
-            segment = ast.get_source_segment(prompt, node)
+            segment = source.segment(node)
             if segment:
                 imports.append(segment)
     return imports

@@ -60,7 +60,7 @@ _INLINE_ASSERT = re.compile(r"`(assert\b[^`]+)`")
 _ASSERT_START = re.compile(r"^assert\b")
 _CLAIM = re.compile(
     r"^#+\s*(?:it\s+)?(?:returns?|outputs?|prints?|results?(?:\s+is)?|expected(?:\s+output)?|gives|"
-    r"should\s+(?:return|be|print|output)|=>|->|==)\s*:?\s*(\S.*?)\s*$",
+    r"should\s+(?:return|be|print|output)|=>|->|==)\s*:?\s*(\S(?:.*\S)?)\s*$",  # greedy: a lazy .*? rescans spaces
     re.I,
 )
 _DOCTEST = re.compile(r"^>>>\s?(.*)$")

@@ -35,6 +35,8 @@ __all__ = ["execute_job"]
 
 log = logging.getLogger(__name__)
 
+STOP_GRACE = 5.0  # seconds a stopped engine may take to unwind before its job is ended without it
+
 
 @dataclass
 class _Outcome:
@@ -101,17 +103,28 @@ async def _supervise(rt: Runtime, job: Job, run: int) -> _Outcome:
         done, _ = await asyncio.wait({engine}, timeout=job.spec.time_limit)
         if not done:
             await stop("timeout")
-        await asyncio.wait({engine})
+        # A cancelled engine ends at its next await. One that does not within the grace is left to end on its
+        # own, unwatched: the job ends now, held to its time limit whatever the engine's work is doing.
+        done, _ = await asyncio.wait({engine}, timeout=STOP_GRACE)
+        if not done:
+            log.error("job %s: its engine did not stop within %gs of being told to (%s); ending the job without it",
+                      job.id, STOP_GRACE, why[0] if why else "?")
+            engine.add_done_callback(_ignore_outcome)
     finally:
         watcher.cancel()
         await asyncio.wait({watcher})
     return _outcome(job, engine, why[0] if why else None)
 
 
+def _ignore_outcome(engine: asyncio.Task[JobResult]) -> None:
+    if not engine.cancelled():
+        engine.exception()  # read, so that an abandoned engine's error is not reported as never retrieved
+
+
 def _outcome(job: Job, engine: asyncio.Task[JobResult], why: str | None) -> _Outcome:
     # Read the engine's error even when it no longer matters (a stopped run often ends with the sandbox error its
     # killed container caused): an unread task exception is logged as a bug.
-    error = None if engine.cancelled() else engine.exception()
+    error = None if not engine.done() or engine.cancelled() else engine.exception()
     if why == "lost":
         return _Outcome(None)
     if why == "cancel":

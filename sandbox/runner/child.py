@@ -20,6 +20,7 @@ import os
 import resource
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -46,6 +47,10 @@ class OutputLimit(BaseException):
     """Raised inside the child when a unit writes more than it may."""
 
 
+class ProgramExit(BaseException):
+    """A stdio program ended with ``sys.exit`` and a status other than 0 (the ``SystemExit`` is its cause)."""
+
+
 # ---------------------------------------------------------------- child side
 
 
@@ -66,18 +71,31 @@ class CappedText(io.TextIOBase):
         self.size += len(text)
         if self.size > self.limit:
             raise OutputLimit(f"more than {self.limit} characters of output")
-        self.parts.append(text)
+        self.parts.append(str.__str__(text))
         return len(text)
 
     def getvalue(self) -> str:
         return "".join(self.parts)
 
 
+def plain(text: object, fallback: str) -> str:
+    """An exact ``str`` (a subclass could slice or compare as it likes), or ``fallback``. The host checks again."""
+    return str.__str__(text) if isinstance(text, str) else fallback
+
+
+def type_name(value: object) -> str:
+    """The class's real name: a metaclass can make ``type(x).__name__`` anything."""
+    try:
+        return plain(type.__dict__["__name__"].__get__(type(value)), "<unnamed>")
+    except BaseException:
+        return "<unnamed>"
+
+
 def safe_repr(value: Any, limit: int = codec.MAX_REPR) -> str:
     try:
-        text = repr(value)
+        text = plain(repr(value), "<repr is not text>")
     except BaseException as exc:  # a hostile __repr__ must not break the report
-        text = f"<repr failed: {type(exc).__name__}>"
+        text = f"<repr failed: {type_name(exc)}>"
     if len(text) > limit:
         text = text[: limit // 2] + "..." + text[-limit // 2 :]
     return text
@@ -86,12 +104,15 @@ def safe_repr(value: Any, limit: int = codec.MAX_REPR) -> str:
 def describe_exception(exc: BaseException) -> dict[str, Any]:
     """Type, message and the traceback lines that are in the user's code (file names like ``<solution>``)."""
     try:
-        message = str(exc)
+        message = plain(str(exc), "<str() is not text>")
     except BaseException:
         message = "<str() failed>"
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
-    lines = "".join(traceback.format_list(frames[-MAX_TRACEBACK_LINES:])).splitlines()
-    return {"type": type(exc).__name__, "message": message[: codec.MAX_REPR], "traceback": lines}
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
+        lines = "".join(traceback.format_list(frames[-MAX_TRACEBACK_LINES:])).splitlines()
+    except BaseException:
+        lines = []
+    return {"type": type_name(exc), "message": message[: codec.MAX_REPR], "traceback": lines}
 
 
 def explain_assertion(exc: BaseException, source: str, filename: str) -> dict[str, Any]:
@@ -178,8 +199,27 @@ class Child:
             return "output_limit", {"message": str(exc)}
         if isinstance(exc, MemoryError):
             return "memory", {"exception": describe_exception(exc)}
+        if isinstance(exc, ProgramExit) and exc.__cause__ is not None:
+            return "error", {"message": str(exc), "exception": describe_exception(exc.__cause__)}
         status = "failed" if isinstance(exc, AssertionError) else "error"
         return status, {"exception": describe_exception(exc)}
+
+    def load(self, code: Any, namespace: dict[str, Any], *, stdio: bool) -> None:
+        """Run the program's top level. A stdio program ends as a script does: once its threads are done too, and
+        it may end with ``sys.exit()``, ``exit()``, ``quit()`` or ``raise SystemExit``: status 0 (the code None, 0 or
+        False) is a normal end, as for a contest judge; any other status raises ``ProgramExit``. Anywhere else a
+        ``SystemExit`` stays an error like any other exception."""
+        try:
+            exec(code, namespace)
+        except SystemExit as exc:
+            if not stdio:
+                raise
+            status = exit_status(exc)
+            if status != 0:
+                shown = str(status) if abs(status) < 1 << 31 else "out of range"
+                raise ProgramExit(f"the program exited with status {shown} (SystemExit)") from exc
+        if stdio:
+            join_threads()
 
     def run(self, indices: list[int]) -> None:
         req = self.req
@@ -196,7 +236,7 @@ class Child:
             try:
                 code = compile(program, "<solution>", "exec", dont_inherit=True)
                 with self.limited(float(self.limits["test_timeout"])):
-                    exec(code, namespace)
+                    self.load(code, namespace, stdio=kind == "stdio")
                 if self.timer_fired:
                     raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
             except BaseException as exc:
@@ -259,6 +299,27 @@ class Child:
                 raise RuntimeError("the harness finished without calling emit()")
             return {"value": emitted[-1]}
         return {}  # stdio: the program already ran while loading; its stdout is the result
+
+
+def exit_status(exc: SystemExit) -> int:
+    """The status the interpreter would exit with: an integer code is the status (None is 0); any other code is
+    written to stderr and the status is 1."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return int.__int__(code)  # the plain value, whatever an int subclass overrides (False is 0, True is 1)
+    with contextlib.suppress(Exception):
+        sys.stderr.write(str(code) + "\n")
+    return 1
+
+
+def join_threads() -> None:
+    """Wait for every thread the program started that is no daemon, as the interpreter does before it exits (contest
+    solutions run ``main`` in a thread with a bigger stack)."""
+    current = threading.current_thread()
+    while pending := [t for t in threading.enumerate() if t is not current and not t.daemon and t.is_alive()]:
+        pending[0].join()
 
 
 def read_all(fd: int) -> bytes:
@@ -355,6 +416,7 @@ def child_entry(fds: list[int], uid: int, middle: int) -> None:
         with contextlib.suppress(BaseException):
             os.write(2, f"child set-up failed: {type(exc).__name__}: {exc}\n".encode())
         os._exit(FATAL_EXIT)
+    status = 1
     try:
         # Without a pids cgroup that applies inside (gVisor), no new processes at all: see confine.py.
         confine.install_seccomp(processes=cgroups)
@@ -368,8 +430,12 @@ def child_entry(fds: list[int], uid: int, middle: int) -> None:
         child.run(indices)
         with contextlib.suppress(BaseException):
             sys.stdout.flush()
+        status = 0
     finally:
-        os._exit(0)
+        # 0 only when the run got to its end: the runner takes a stdio child's exit status 0 as a normal end
+        # (``os._exit(0)`` in the program, too), so a run that broke off (its report pipe closed under it, say)
+        # must not look like one.
+        os._exit(status)
 
 
 def oom_kills() -> int | None:

@@ -6,7 +6,7 @@ Four kinds of run:
 * ``run_tests``: assert-style snippets (each one test) or a ``check(candidate)`` function (``run_check``),
   judged on the host where they can be read as calls (``sandbox.judging``), else run in the program's interpreter
   (``run_in_process``);
-* ``run_stdio``: stdin/stdout cases, compared whitespace-tolerantly;
+* ``run_stdio``: stdin/stdout cases, stdout compared token by token on the host (``sandbox.compare``);
 * ``run_calls``: call the entry point on each input and return the outputs, with no expected value;
 * ``run_harness``: run a harness script that receives ``PROGRAM`` and ``PAYLOAD`` and returns via ``emit()``.
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sandbox.executor import AsyncSandbox, Sandbox
 from sandbox.models import Limits, RunResult, Verdict
+from sandbox.quoting import quoted
 
 __all__ = ["Trace", "TraceBlock", "TraceException", "render_trace", "trace_program", "trace_program_async"]
 
@@ -200,7 +201,7 @@ def _line_ranges(lines: Sequence[int]) -> str:
 
 
 def _state(values: dict[str, str]) -> str:
-    return ", ".join(f"{name}={value}" for name, value in values.items()) or "(no variables)"
+    return ", ".join(f"{quoted(name)}={quoted(value)}" for name, value in values.items()) or "(no variables)"
 
 
 def _changes(before: dict[str, str], after: dict[str, str] | None) -> str:
@@ -211,13 +212,14 @@ def _changes(before: dict[str, str], after: dict[str, str] | None) -> str:
 
 
 def _render_block(block: TraceBlock) -> list[str]:
-    where = block.function if block.depth == 0 else f"{block.function} (call depth {block.depth})"
+    function = quoted(block.function)
+    where = function if block.depth == 0 else f"{function} (call depth {block.depth})"
     out = [f"[block {block.index}] {where}, {_line_ranges(block.lines)}", f"  before: {_state(block.before)}"]
-    out += [f"    {line}" for line in block.code.splitlines()]
+    out += [f"    {line}" for line in block.code.splitlines()]  # the program's own lines, indented as code
     out.append(f"  after: {_changes(block.before, block.after)}")
     for label, value in (("returns", block.returned), ("yields", block.yielded), ("raises", block.raised)):
         if value is not None:
-            out.append(f"  {label} {value}")
+            out.append(f"  {label} {quoted(value)}")
     return out
 
 
@@ -225,23 +227,27 @@ def _outcome(trace: Trace) -> list[str]:
     out = []
     if trace.exception is not None:
         exc = trace.exception
-        where = f" (line {exc.line} in {exc.function})" if exc.line is not None else ""
-        out.append(f"Raised: {exc.type}: {exc.message}{where}")
+        where = f" (line {exc.line} in {quoted(exc.function or '?')})" if exc.line is not None else ""
+        out.append(f"Raised: {quoted(exc.type)}: {quoted(exc.message)}{where}")
     elif trace.return_value is not None:
-        out.append(f"Returned: {trace.return_value}")
+        out.append(f"Returned: {quoted(trace.return_value)}")
     if trace.truncated:
-        out.append(f"Tracing stopped early: {trace.stop_reason}")
+        out.append(f"Tracing stopped early: {quoted(trace.stop_reason or '?')}")
     if trace.output:
         printed = trace.output if len(trace.output) <= SHOWN_OUTPUT else trace.output[:SHOWN_OUTPUT] + "..."
-        out.append(f"Printed: {printed.rstrip()}")
+        out.append(f"Printed: {quoted(printed.rstrip())}")
     return out
 
 
 def render_trace(trace: Trace) -> str:
-    """The trace as text for a prompt: each block's code between the state before it and what it changed."""
-    out = [f"Input: {trace.input}"]
+    """The trace as text for a prompt: each block's code between the state before it and what it changed.
+
+    Every value that came from the run (reprs, names, messages, what was printed) is ``quoted``: a value with a line
+    break shows as one quoted literal, so it cannot write lines that look like the trace's own.
+    """
+    out = [f"Input: {quoted(trace.input)}"]
     if trace.error is not None:
-        return "\n".join([*out, f"Could not trace this input: {trace.error}"])
+        return "\n".join([*out, f"Could not trace this input: {quoted(trace.error)}"])
     shown = -1
     for block in trace.blocks:
         if block.index > shown + 1:

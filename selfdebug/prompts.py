@@ -4,6 +4,10 @@ Each function returns chat messages. The wording follows the papers' setups: the
 its own tests as ``assert`` lines (or Input/Output pairs for stdin programs), and repairs from either test
 failures (post-execution: ``label`` says which tests failed, ``detail`` adds input, expected and actual) or block
 traces of intermediate states (in-execution), where no expected output is shown.
+
+What the code under test printed, returned or raised is data, never structure: every value in the feedback goes
+through ``sandbox.quoting.quoted`` (one line of printable characters as it is, anything else as one quoted string
+literal), so no value can write a line that looks like the prompt's own ("It passes these tests:", ``[block N]``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Sequence
 from string import Template
 from typing import TypedDict
 
+from sandbox.quoting import quoted
 from selfdebug.llm import Message
 
 __all__ = [
@@ -27,7 +32,8 @@ SYSTEM = "You are an expert Python programmer. You answer with code in a single 
 
 
 class FailedTest(TypedDict, total=False):
-    """What post-execution feedback may say about one failed test (``detail`` shows all of it)."""
+    """What post-execution feedback may say about one failed test (``detail`` shows all of it); the values as they
+    came (a stdio case's texts, reprs, an exception), quoted when rendered."""
 
     assertion: str
     input: str
@@ -120,18 +126,19 @@ def selftest_prompt(prompt: str, entry_point: str | None, n: int, *, stdio: bool
 
 
 def _render_failure(test: FailedTest, detail: bool) -> str:
-    line = test.get("assertion") or f"input {test.get('input', '?')}"
+    assertion = test.get("assertion")
+    line = quoted(assertion) if assertion else f"input {quoted(test.get('input', '?'))}"
     if not detail:
         return f"- {line}"
     parts = []
     if test.get("input"):
-        parts.append(f"input: {test['input']}")
+        parts.append(f"input: {quoted(test['input'])}")
     if test.get("expected"):
-        parts.append(f"expected: {test['expected']}")
+        parts.append(f"expected: {quoted(test['expected'])}")
     if test.get("error"):
-        parts.append(f"raised: {test['error']}")
+        parts.append(f"raised: {quoted(test['error'])}")
     elif test.get("actual") is not None:
-        parts.append(f"actual: {test['actual']}")
+        parts.append(f"actual: {quoted(test['actual'])}")
     return f"- {line}\n  " + "; ".join(parts) if parts else f"- {line}"
 
 
@@ -140,7 +147,7 @@ def repair_prompt(prompt: str, program: str, failed: Sequence[FailedTest], passe
     """Post-execution repair: ``label`` lists the failed tests; ``detail`` adds input, expected and actual."""
     lines = ["It fails these tests:", *(_render_failure(test, detail) for test in failed)]
     if passed:
-        lines += ["", "It passes these tests:", *(f"- {assertion}" for assertion in passed)]
+        lines += ["", "It passes these tests:", *(f"- {quoted(assertion)}" for assertion in passed)]
     return _chat(_REPAIR.substitute(prompt=prompt.strip("\n"), program=program.strip("\n"),
                                     feedback="\n".join(lines)))
 

@@ -233,3 +233,15 @@ print(os.getuid())
     uids = {two.run_stdio("import os\nprint(os.getuid())", [StdioCase(stdin="", expected="")]).tests[0].stdout
             for _ in range(4)}
     assert len(uids) == 2, uids  # two containers, two uids of their own
+
+
+def test_the_kernel_keyring_is_refused(one: Sandbox) -> None:
+    # A key in the user keyring would outlive the run and be read by the next one of the same uid.
+    program = """
+import ctypes, platform
+libc = ctypes.CDLL(None, use_errno=True)
+add_key = {"x86_64": 248, "aarch64": 217}[platform.machine()]
+assert libc.syscall(add_key, b"user", b"note", b"for the next run", 16, -4) < 0  # -4: the user keyring
+"""
+    result = one.run_tests(program, ["assert True"])
+    assert result.passed, result.tests[0]

@@ -82,8 +82,9 @@ def add(a, b):
 '''
 
 POISONED = {  # program -> what the repair prompt shows of its failure
-    "str-subclass": (ODD_MESSAGE, "Boom: {'not': ['a', 'string']}"),
-    "name": (ODD_NAME, "{'name': 42}: x"),
+    # The child reports the exact str behind a str subclass and the class's real name past a metaclass.
+    "str-subclass": (ODD_MESSAGE, "Boom: boom"),
+    "name": (ODD_NAME, "Weird: x"),
     "surrogate": (SURROGATE, f"ValueError: bad {REPLACEMENT}"),
 }
 
@@ -176,7 +177,7 @@ def test_evaluate_judges_every_sample_when_some_are_poisoned(tmp_path: Path, mon
     verdicts = [r.verdict for r in judged]
     assert verdicts == [Verdict.ERROR, Verdict.PASSED, Verdict.ERROR, Verdict.ERROR, Verdict.PASSED, Verdict.FAILED,
                         Verdict.ERROR, Verdict.PASSED, Verdict.ERROR]
-    assert "{'name': 42}" in judged[0].message and f"bad {REPLACEMENT}" in judged[3].message
+    assert "Weird: x" in judged[0].message and f"bad {REPLACEMENT}" in judged[3].message
     assert judged[5].inputs is not None and REPLACEMENT in judged[5].inputs.failures[0].actual
 
 

@@ -35,7 +35,7 @@ CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": 
              "PYTHONHASHSEED": os.environ.get("PYTHONHASHSEED", "0")}
 MAX_TRACEBACK_LINES = 30
 RUNNER_RESERVE = 32 << 20  # bytes of the container's memory kept for the runner when the child's is capped by rlimit
-FATAL_EXIT = 121  # the child could not be set up (e.g. could not drop privileges): the runner's failure, not the code's
+FATAL_EXIT = 121  # the child could not be set up (e.g. could not drop privileges); the runner knows by its report
 HIGH_FD = 100  # received descriptors are parked from here up while the low ones are laid out
 
 
@@ -427,6 +427,7 @@ def child_entry(fds: list[int], uid: int, middle: int) -> None:
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)
         sys.argv = ["solution"]
+        child.report({"e": "ready"})
         child.run(indices)
         with contextlib.suppress(BaseException):
             sys.stdout.flush()

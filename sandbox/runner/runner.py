@@ -99,6 +99,7 @@ class Watch:
         self.current: int | None = None
         self.unit_started = time.monotonic()
         self.loaded = False
+        self.ready = False  # the child reported that its set-up is done and the user's code is next
         self.load_error: dict[str, Any] | None = None
         self.killed_for: str | None = None
         self.out = bytearray()
@@ -156,6 +157,8 @@ class Watch:
             self.load_error = {"status": "timeout", "message": "time limit exceeded while loading"}
         elif kind == "load":
             self.loaded = True
+        elif kind == "ready":
+            self.ready = True
         elif kind == "load_error":
             self.load_error = event
         elif kind == "start" and event.get("i") in self.indices:
@@ -259,9 +262,10 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
     oom_before = child.oom_kills()
     pid = watch.spawn(zygote, stdin)
     status, elapsed = watch.watch(pid)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == child.FATAL_EXIT and not watch.loaded \
-            and watch.load_error is None:
-        raise RunnerFailure("a child could not be set up (see the container's log)")
+    if not watch.ready and watch.killed_for is None:
+        # It died before any of the user's code ran (it says "ready" first): the sandbox failed, not the code.
+        # Told by the report, never by an exit status, which the code can choose.
+        raise RunnerFailure(f"a child died while being set up ({exit_text(status)}; see the container's log)")
     extra["killed"] = extra.get("killed", False) or watch.killed_for is not None
     output = {"stdout": watch.out.decode("utf-8", "replace"), "stderr": watch.err.decode("utf-8", "replace")}
     if req["kind"] == "stdio":
@@ -305,6 +309,12 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
             settled += 1
         break
     return max(settled, 1)
+
+
+def exit_text(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"signal {os.WTERMSIG(status)}"
+    return f"exit status {os.WEXITSTATUS(status)}"
 
 
 def run_job(zygote: Zygote, janitor: Janitor, req: dict[str, Any]) -> dict[str, Any]:

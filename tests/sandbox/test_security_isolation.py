@@ -264,3 +264,11 @@ for d in ('/work', '/tmp', '/dev/shm'):
         for _ in range(2):
             result = box.run_tests(check, ["assert True"])
             assert result.passed, result.tests[0]
+
+
+def test_an_exit_status_cannot_pass_for_a_sandbox_failure(one: Sandbox) -> None:
+    # The runner tells a child that died being set up (its failure) from the code's own exit by the child's report,
+    # never by a status the code can choose.
+    for status in (121, 1, 0):
+        result = one.run_tests(f"import os\nos._exit({status})\n", ["assert True"])
+        assert result.attempts == 1 and result.verdict is Verdict.ERROR, (status, result.tests[0])

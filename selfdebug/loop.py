@@ -62,8 +62,8 @@ def parse_block_verdicts(text: str) -> list[BlockVerdict]:
     return list(verdicts.values())
 
 
-def _failure(test: TestResult) -> FailedTest:
-    failed: FailedTest = {"assertion": test.assertion or test.name}
+def _failure(test: TestResult, source: str | None = None) -> FailedTest:
+    failed: FailedTest = {"assertion": test.assertion or source or test.name}
     if test.input is not None:
         failed["input"] = test.input
     if test.expected is not None:
@@ -270,8 +270,11 @@ class _Run:
                          results=current.self_test_results)
         if result.passed:
             return StopReason.TESTS_PASS
-        failed = [_failure(t) for t in result.tests if not t.passed]
-        passed = [t.assertion or t.name for t in result.tests if t.passed]
+        # A test judged on the host may carry no assertion text of its own: show the test as it was written.
+        sources = [] if self.stdio else [code.strip() for code in self.record.self_tests.asserts]
+        written = [sources[i] if i < len(sources) else None for i in range(len(result.tests))]
+        failed = [_failure(t, written[i]) for i, t in enumerate(result.tests) if not t.passed]
+        passed = [t.assertion or written[i] or t.name for i, t in enumerate(result.tests) if t.passed]
         detail = self.options.feedback is Feedback.DETAIL
         messages = repair_prompt(self.problem.prompt, current.program, failed, passed, detail=detail)
         current.feedback = messages[-1]["content"]

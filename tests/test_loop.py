@@ -66,6 +66,14 @@ def test_post_execution_detail_repairs_from_failures(async_sandbox: AsyncSandbox
     assert kinds[-1] is EventKind.FINISHED
 
 
+def test_the_feedback_shows_passed_tests_as_written(async_sandbox: AsyncSandbox) -> None:
+    # add(0, 0) == 0 passes for a - b: judged on the host, it must still be shown as the assert the model wrote.
+    model = ScriptedModel(WRONG, TESTS, RIGHT)
+    run(model, async_sandbox, strategy=Strategy.POST_EXECUTION, feedback=Feedback.DETAIL)
+    passed = model.history[2].prompt.split("It passes these tests:", 1)[1]
+    assert "- assert add(0, 0) == 0" in passed and "test_1" not in passed
+
+
 def test_label_feedback_names_failures_without_values(async_sandbox: AsyncSandbox) -> None:
     model = ScriptedModel(WRONG, TESTS, RIGHT)
     run(model, async_sandbox, strategy=Strategy.POST_EXECUTION, feedback=Feedback.LABEL)

@@ -1,7 +1,7 @@
 """Benchmark the self-debugging engine's own cost against the sandbox work it asks for (issue 3, section 4).
 
 ``selfdebug run --dataset humaneval --strategy post_execution`` over all 164 problems, built the way
-``selfdebug/cli_engine.py`` builds it (``Debugger`` on an ``AsyncSandbox`` over one warm pool of 2 containers,
+``selfdebug_cli/local.py`` builds it (``Debugger`` on an ``AsyncSandbox`` over one warm pool of 2 containers,
 ``run_batch`` into a temporary folder with concurrency 2, the hidden-test ``Judge`` as evaluator), except that the
 model is an instant ``ScriptedModel``:
 
@@ -248,7 +248,7 @@ class TaggedDebugger(Debugger):
 def evaluator_for(sandbox: Sandbox, dataset: Dataset) -> Evaluator:
     judge = Judge(sandbox, dataset, EvaluationSettings())
 
-    async def evaluate(problem: Problem, program: str) -> tuple[bool, str]:  # as selfdebug/cli_engine.py does
+    async def evaluate(problem: Problem, program: str) -> tuple[bool, str]:  # as selfdebug_cli/local.py does
         result = await asyncio.to_thread(judge.evaluate_program, problem, program)
         return result.passed, str(result.verdict)
 

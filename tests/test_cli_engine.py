@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from selfdebug.batch import load_records
-from selfdebug.cli import app
+from selfdebug_cli import app
 from tests.llm.scripted_server import RecordedRequest, ScriptedOpenAIServer, Step
 
 PROBLEMS = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from selfdebug.cli import app
+from selfdebug_cli import app
 
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("selfdebug")

@@ -10,7 +10,7 @@ import pytest
 
 
 def _selfdebug(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from selfdebug.cli import run; run()", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-c", "from selfdebug_cli import run; run()", *args], capture_output=True,
                           text=True, check=False, timeout=60, env={**os.environ, **env})
 
 

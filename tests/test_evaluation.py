@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import Sandbox, Verdict
-from selfdebug.cli import app
+from selfdebug_cli import app
 from selfdebug.datasets import Dataset, DatasetSettings, load_dataset
 from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.evaluation import (

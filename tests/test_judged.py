@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import AsyncSandbox, Sandbox, TestResult, Verdict
-from selfdebug.cli import app
+from selfdebug_cli import app
 from selfdebug.datasets import Dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts
 from selfdebug.judged import JudgedCounts

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import AsyncSandbox, RunResult, Sandbox, Verdict
-from selfdebug.cli import app
+from selfdebug_cli import app
 from selfdebug.datasets import load_dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, Sample, SampleResult
 from selfdebug.events import Event

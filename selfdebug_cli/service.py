@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["register", "serve", "worker"]
+__all__ = ["serve", "worker"]
 
 
 def serve(
@@ -17,7 +17,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn's log level.")] = "info",
 ) -> None:
     """Serve the HTTP API (jobs, event streams, batches, executions, health, metrics)."""
-    from api.server import serve as serve_api
+    from api.server import serve as serve_api  # here: the other commands need no web server
 
     serve_api(host=host, port=port, log_level=log_level)
 
@@ -32,12 +32,6 @@ def worker(
     """Run a worker: takes jobs from the Redis queue and runs the self-debugging loop on them."""
     if pool not in ("threads", "prefork", "solo"):
         raise typer.BadParameter("pool must be threads, prefork or solo", param_hint="--pool")
-    from workers.app import run_worker
+    from workers.app import run_worker  # here: Celery's import is slow, and only this command needs it
 
     run_worker(concurrency=concurrency, pool=pool, loglevel=loglevel, hostname=hostname)
-
-
-def register(app: typer.Typer) -> None:
-    """Add ``serve`` and ``worker`` to the ``selfdebug`` command line."""
-    app.command()(serve)
-    app.command()(worker)

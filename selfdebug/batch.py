@@ -19,17 +19,34 @@ from pathlib import Path
 
 from selfdebug.errors import RunError
 from selfdebug.loop import Debugger
+from selfdebug.options import DebugOptions
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord
 from selfdebug.report import StrategyReport, render_markdown, render_plot, summarize
 
-__all__ = ["load_records", "run_batch", "write_report"]
+__all__ = ["load_records", "prepare_run_folder", "run_batch", "write_report"]
 
 Progress = Callable[[DebugRecord], None]
 
 
 def _safe_name(label: str) -> str:
     return label.replace("/", "-").replace("+", "-")
+
+
+def prepare_run_folder(output_dir: Path, options: DebugOptions, *, seeded: bool = False) -> Path:
+    """The folder under ``output_dir`` where one strategy's run keeps ``results.jsonl``, created with its
+    ``options.json``; ``RunError`` if it holds a run with other options (a resumed run must use the same)."""
+    run_dir = output_dir / (("seeded-" if seeded else "") + _safe_name(options.label))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    options_path = run_dir / "options.json"
+    wanted = options.model_dump(mode="json")
+    if options_path.exists():
+        previous = json.loads(options_path.read_text())
+        if previous != wanted:
+            raise RunError(f"{run_dir} holds a run with other options ({previous}); use another --output")
+    else:
+        options_path.write_text(json.dumps(wanted, indent=2))
+    return run_dir
 
 
 def load_records(path: Path) -> list[DebugRecord]:
@@ -53,16 +70,8 @@ async def run_batch(problems: Sequence[Problem], debugger: Debugger, output_dir:
 
     ``seeds`` maps task ids to given first programs (see ``Debugger.run``); those runs go to a ``seeded-`` folder.
     """
-    run_dir = output_dir / (("seeded-" if seeds else "") + _safe_name(debugger.options.label))
-    run_dir.mkdir(parents=True, exist_ok=True)
-    options_path = run_dir / "options.json"
+    run_dir = prepare_run_folder(output_dir, debugger.options, seeded=bool(seeds))
     options = debugger.options.model_dump(mode="json")
-    if options_path.exists():
-        previous = json.loads(options_path.read_text())
-        if previous != options:
-            raise RunError(f"{run_dir} holds a run with other options ({previous}); use another --output")
-    else:
-        options_path.write_text(json.dumps(options, indent=2))
     results_path = run_dir / "results.jsonl"
     done = {r.task_id: r for r in load_records(results_path)}
     # Rewrite the file from the valid records so a torn last line does not stay in front of new ones.

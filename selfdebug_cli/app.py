@@ -6,7 +6,7 @@ from __future__ import annotations
 import pydantic
 import typer
 
-from selfdebug_cli import engine, evaluate, service
+from selfdebug_cli import batches, engine, evaluate, jobs, service
 from selfdebug_cli.errors import ExitCode
 
 __all__ = ["app", "run"]
@@ -26,6 +26,8 @@ app.command()(engine.solve)
 app.command()(engine.report)
 app.command()(service.serve)
 app.command()(service.worker)
+app.add_typer(jobs.app)
+app.add_typer(batches.app)
 
 # Settings classes whose environment variables do not start with SELFDEBUG_.
 _PREFIXES = {"SandboxSettings": "SANDBOX_", "LLMSettings": "SELFDEBUG_LLM_"}

@@ -1,5 +1,6 @@
 """The engine's commands: ``selfdebug run`` (a problem set), ``selfdebug solve`` (one problem) and ``selfdebug
-report`` (a run folder's report)."""
+report`` (a run folder's report). ``run`` and ``solve`` run the engine here, or on a service with ``--server``
+(``SELFDEBUG_URL``): the same output either way (``selfdebug_cli.remote``)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,24 @@ from selfdebug.datasets import DATASET_NAMES, Dataset, load_dataset
 from selfdebug.errors import UnknownTaskError
 from selfdebug.evaluation import load_samples, program_for
 from selfdebug.options import Feedback
+from selfdebug.record import StopReason
 from selfdebug.report import render_markdown
-from selfdebug_cli.errors import ExitCode, fail, reported
+from selfdebug_cli.errors import CommandError, ExitCode, fail, reported
 from selfdebug_cli.local import run_local, solve_local
 from selfdebug_cli.options import (
     FeedbackOpt,
     GuardOpt,
     IterOpt,
+    LocalOpt,
     ModelOpt,
+    ServerOpt,
     StrategyOpt,
     TestsOpt,
     one_option,
     parse_options,
 )
 from selfdebug_cli.problems import read_problem
+from selfdebug_cli.remote import job_outcome, run_remote, solve_remote
 
 __all__ = ["report", "run", "solve"]
 
@@ -45,9 +50,20 @@ def run(
     seeds: Annotated[Path | None, typer.Option(
         "--seeds", help="Samples JSONL (task_id + solution/completion) used as the first programs instead of "
                         "generating them, as LDB did with gpt-3.5's programs.")] = None,
+    server: ServerOpt = None,
+    local: LocalOpt = False,
 ) -> None:
-    """Run the self-debugging loop over a problem set; write results.jsonl per strategy and a report."""
+    """Run the self-debugging loop over a problem set; write results.jsonl per strategy and a report. On a service
+    (--server), one batch per strategy; run it again to reattach, Ctrl-C detaches."""
     chosen = parse_options(strategy, feedback, guard, max_iterations, num_tests)
+    if server and not local:
+        if seeds is not None:
+            fail("--seeds runs here only: the service takes no seed programs", ExitCode.USAGE)
+        with reported():
+            table, report_path = run_remote(server, dataset, chosen, model, limit, concurrency, output)
+        typer.echo(table)
+        typer.echo(f"report: {report_path}")
+        return
     with reported():
         data = load_dataset(dataset)
         problems = list(data)[:limit]
@@ -71,20 +87,33 @@ def solve(
     max_iterations: IterOpt = 2,
     num_tests: TestsOpt = 10,
     record_out: Annotated[Path | None, typer.Option("--record", help="Write the whole record (JSON) here.")] = None,
+    server: ServerOpt = None,
+    local: LocalOpt = False,
 ) -> None:
-    """Solve one problem with the loop, showing each step on stderr, and print the final program."""
+    """Solve one problem with the loop, showing each step on stderr, and print the final program. On a service
+    (--server), Ctrl-C cancels the job."""
     option = one_option(strategy, feedback, guard, max_iterations, num_tests)
     with reported():
         try:
             parsed = read_problem(problem, entry_point, stdio)
         except ValueError as exc:  # what pydantic says of the problem, or no function to write
             fail(str(exc), ExitCode.USAGE)
-        record = solve_local(parsed, option, model)
-    if record_out is not None:
-        record_out.write_text(record.model_dump_json(indent=2))
-    if record.error:
-        typer.echo(f"note: {record.error}", err=True)
-    typer.echo(record.final_program)
+        if server and not local:
+            job = solve_remote(server, parsed, option, model)
+            if record_out is not None and job.record is not None:
+                record_out.write_text(job.record.model_dump_json(indent=2))
+            job_outcome(job)
+            error, program = (job.record.error if job.record else None), job.final_program or ""
+        else:
+            record = solve_local(parsed, option, model)
+            if record_out is not None:
+                record_out.write_text(record.model_dump_json(indent=2))
+            if record.stop_reason == StopReason.LLM_ERROR:  # what a service's worker calls a failed job
+                raise CommandError(f"the LLM endpoint failed: {record.error}", ExitCode.FAULT)
+            error, program = record.error, record.final_program
+    if error:
+        typer.echo(f"note: {error}", err=True)
+    typer.echo(program)
 
 
 def report(

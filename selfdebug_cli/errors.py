@@ -31,6 +31,7 @@ import typer
 from sandbox import SandboxError
 from selfdebug.errors import SelfDebugError
 from selfdebug.llm import LLMError
+from selfdebug_client import APIError, BadRequest, InvalidRequest, PayloadTooLarge, SelfDebugClientError
 
 __all__ = ["CommandError", "ExitCode", "fail", "reported"]
 
@@ -71,5 +72,11 @@ def reported() -> Iterator[None]:
         fail(f"{type(exc).__name__}: {exc}", ExitCode.FAULT)
     except SelfDebugError as exc:  # a dataset, a problem, samples, a run folder: the user's input
         fail(str(exc), ExitCode.USAGE)
+    except (BadRequest, InvalidRequest, PayloadTooLarge) as exc:  # the service read the request and refused it
+        fail(f"the service refused the request: {exc.detail}", ExitCode.USAGE)
+    except APIError as exc:
+        fail(f"the service answered {exc.status} {exc.code}: {exc.detail}", ExitCode.SERVICE)
+    except SelfDebugClientError as exc:  # no answer at all, or a stream that kept breaking
+        fail(f"the service could not be reached: {exc}", ExitCode.SERVICE)
     except KeyboardInterrupt:
         fail("interrupted", ExitCode.INTERRUPTED)

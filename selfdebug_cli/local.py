@@ -17,6 +17,7 @@ from selfdebug.batch import run_batch, write_report
 from selfdebug.datasets import Dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts
 from selfdebug.events import Event
+from selfdebug.judged import JudgedCounts
 from selfdebug.llm import ChatModel, LLMSettings, open_chat_model
 from selfdebug.loop import Debugger, Evaluator, HiddenVerdict
 from selfdebug.options import DebugOptions
@@ -87,11 +88,27 @@ def _show(event: Event) -> None:
 
 
 def solve_local(problem: Problem, option: DebugOptions, model: str | None) -> DebugRecord:
-    """The loop on one problem, each step shown on stderr as it happens."""
+    """The loop on one problem, each step shown on stderr as it happens. The final program is judged as a
+    service's worker judges it: on the problem's hidden tests if it has any, else on its visible tests."""
 
     async def go() -> DebugRecord:
-        async with _engine(model, None) as engine:
-            debugger = Debugger(engine.model, AsyncSandbox(sandbox=engine.sandbox), option, on_event=_show)
+        # The judge reads hidden tests from the problem itself; its dataset only names its cache of expected outputs.
+        inline = Dataset(name="inline", source="solve", digest="inline", problems={})
+        async with _engine(model, inline if problem.has_hidden_tests else None) as engine:
+            sandbox = AsyncSandbox(sandbox=engine.sandbox)
+            evaluator = engine.evaluator if problem.has_hidden_tests else _visible(sandbox, problem)
+            debugger = Debugger(engine.model, sandbox, option, on_event=_show, evaluator=evaluator)
             return await debugger.run(problem)
 
     return asyncio.run(go())
+
+
+def _visible(sandbox: AsyncSandbox, problem: Problem) -> Evaluator | None:
+    if not problem.given_tests:
+        return None
+
+    async def visible(problem: Problem, program: str) -> HiddenVerdict:
+        result = await sandbox.run_tests(program, problem.given_tests)
+        return HiddenVerdict(result.passed, result.verdict.value, JudgedCounts.of(result.tests))
+
+    return visible

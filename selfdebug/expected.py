@@ -43,6 +43,7 @@ DEFAULT_CHUNK_SIZE = 200
 DEFAULT_CHUNK_BYTES = 4 << 20
 FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
 DEFAULT_MEMORY_ENTRIES = 256  # problems whose expected outputs a store keeps in memory (the rest: on disk)
+NUMBER_SIZE = 24  # bytes taken for a number, bool or null in a long list: a float's most, so never an underestimate
 MIN_JOB_TIME = 0.1  # seconds: the sandbox wants a positive job time
 # How the sandbox marks the inputs a run never started, because its job time or its reply budget ran out.
 _NOT_REACHED = "before this test"
@@ -136,6 +137,9 @@ def outputs_agree(problem: Problem, args: Sequence[Any], expected: Any, actual: 
 
 def approximate_size(value: Any) -> int:
     """Roughly how many bytes ``value`` takes in a sandbox reply (JSON), without encoding it."""
+    if type(value) is list and codec.is_plain_list(value):  # at C speed: outputs of a million items are common
+        strings = [item for item in value if type(item) is str] if str in set(map(type, value)) else []
+        return 8 + NUMBER_SIZE * (len(value) - len(strings)) + sum(map(len, strings)) + 3 * len(strings)
     if isinstance(value, str | bytes):
         return len(value) + 2
     if isinstance(value, bool) or value is None:
@@ -217,6 +221,8 @@ def _lost_output(test: TestResult) -> bool:
 
 def _widen(value: Any) -> Any:
     """What the wrapper does, on this side: for the cache file, which is JSON too."""
+    if type(value) is list and codec.is_plain_list(value):
+        return value  # no int in it is past a float's range, let alone 14000 bits
     if isinstance(value, int) and value.bit_length() > 14000:
         return _BIG_INT_TAG + hex(value)
     if isinstance(value, list | tuple | set | frozenset):
@@ -227,6 +233,8 @@ def _widen(value: Any) -> Any:
 
 
 def _unwrap(value: Any) -> Any:
+    if type(value) is list and str not in set(map(type, value)) and codec.is_plain_list(value):
+        return value  # no string in it, so no tagged int
     if isinstance(value, str) and value.startswith(_BIG_INT_TAG):
         return int(value[len(_BIG_INT_TAG):], 16)
     if isinstance(value, list | tuple | set | frozenset):
@@ -299,7 +307,7 @@ class _Runs:
                 reached.discard(index)
                 continue
             self.results[index] = test
-            if test.passed:
+            if test.passed and self.plan.sizes is None:  # sizes known: no need to walk a large output
                 self.plan.largest_seen = max(self.plan.largest_seen, approximate_size(test.output))
         pending = [index for index in self.pending if index not in reached]
         # Retries go last, so they run in a later run than the one that went wrong.

@@ -12,11 +12,14 @@ import base64
 import math
 from typing import Any
 
-__all__ = ["MAX_REPR", "Opaque", "decode", "encode"]
+__all__ = ["MAX_REPR", "Opaque", "decode", "encode", "is_plain_list"]
 
 MAX_REPR = 1000
 _MAX_DEPTH = 200
 _MAX_JSON_INT_BITS = 10_000  # about 3000 decimal digits, safely under sys.get_int_max_str_digits()'s 4300
+_AS_IS = frozenset({str, bool, type(None)})  # items that a list carries unchanged
+_NUMBERS = frozenset({int, float, bool})
+_CONTAINERS = frozenset({list, dict})
 
 
 class Opaque:
@@ -43,6 +46,21 @@ def _float(value: float) -> Any:
     return {"$f": repr(value)}
 
 
+def is_plain_list(value: list[Any]) -> bool:
+    """Whether a list is already its own encoding: only exact str, bool and None items, or only numbers that JSON
+    carries as they are (finite floats, ints small enough for a float). Checked at C speed: outputs of a million
+    items are common (HumanEval/130), and a call per item would cost more than the program's own run."""
+    kinds = set(map(type, value))
+    if kinds <= _AS_IS:
+        return True
+    if kinds <= _NUMBERS:
+        try:
+            return all(map(math.isfinite, value))  # an int past a float's range raises: the slow path takes it
+        except OverflowError:
+            return False
+    return False
+
+
 def encode(value: Any, _depth: int = 0) -> Any:
     """Turn ``value`` into plain JSON data; ``decode`` gives back an equal value."""
     if _depth > _MAX_DEPTH:
@@ -50,6 +68,8 @@ def encode(value: Any, _depth: int = 0) -> Any:
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
+    if kind is list and is_plain_list(value):
+        return list(value)  # a copy, as on the slow path: the caller may change either list
     if kind is int:
         # Past ~4300 digits, int <-> decimal str raises (CPython's DoS guard), so json could not carry it either
         # way; hex is exempt from that limit.
@@ -96,6 +116,8 @@ def _decode_float(data: Any) -> float:
 def decode(data: Any) -> Any:
     """Rebuild the value that ``encode`` described."""
     if isinstance(data, list):
+        if _CONTAINERS.isdisjoint(map(type, data)):
+            return list(data)  # scalars only: JSON gave them as they are
         return [decode(item) for item in data]
     if not isinstance(data, dict):
         return data

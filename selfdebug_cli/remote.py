@@ -9,6 +9,10 @@ another, and Ctrl-C only detaches (the batch runs on). A remote ``solve`` cancel
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +46,11 @@ def solve_remote(server: str, problem: Problem, option: DebugOptions, model: str
     if left_out:
         typer.echo(f"note: a job takes no {', '.join(left_out)}; they are not sent (a batch of one takes them)",
                    err=True)
+    job: Job | None = None
     with Client(server) as client:
-        job = client.jobs.submit(body, option.model_dump(mode="json"), model=model)
         try:
+            with _interrupt_deferred():  # so that a job created by this request is known, and can be cancelled
+                job = client.jobs.submit(body, option.model_dump(mode="json"), model=model)
             for event in client.jobs.events(job):
                 if event.kind != "status":
                     show_event(event.kind, event.iteration or 0, event.data)
@@ -52,8 +58,25 @@ def solve_remote(server: str, problem: Problem, option: DebugOptions, model: str
                     typer.echo(f"note: {event.reason}", err=True)
             return client.jobs.get(job)
         except KeyboardInterrupt:
-            _cancel(server, job.id)
+            if job is not None:
+                _cancel(server, job.id)
             raise
+
+
+@contextlib.contextmanager
+def _interrupt_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block takes effect when the block ends (only the main thread receives signals)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _cancel(server: str, job_id: str) -> None:

@@ -23,7 +23,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from selfdebug_cli import app
 from selfdebug.dataset_files import HUMANEVAL_SHA256, PUBLISHED_FILES, PublishedFile, fetch, sha256_of
 from selfdebug.datasets import DatasetSettings, load_dataset, merge_given_tests, parse_problems
 from selfdebug.errors import ChecksumError, DatasetError, DatasetUnavailableError, DownloadError, UnknownDatasetError
@@ -35,6 +34,7 @@ from selfdebug.problems import (
     program_from_solution,
     prompt_imports,
 )
+from selfdebug_cli import app
 
 
 def _jsonl(records: list[Any]) -> bytes:

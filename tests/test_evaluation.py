@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import Sandbox, Verdict
-from selfdebug_cli import app
 from selfdebug.datasets import Dataset, DatasetSettings, load_dataset
 from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.evaluation import (
@@ -28,6 +27,7 @@ from selfdebug.evaluation import (
 )
 from selfdebug.expected import ReferenceStore, outputs_agree
 from selfdebug.problems import OutputCheck, Problem
+from selfdebug_cli import app
 
 # The plus problems tested here: each special case (float tolerances, the poly-root oracle, ints too long to print
 # in 139 and 83, a 1000-input problem in 94, MBPP+ inputs rebuilt as tuples/complex/dicts, each kind of MBPP+

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import AsyncSandbox, Sandbox, TestResult, Verdict
-from selfdebug_cli import app
 from selfdebug.datasets import Dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts
 from selfdebug.judged import JudgedCounts
@@ -20,6 +19,7 @@ from selfdebug.options import DebugOptions, Strategy
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord
 from selfdebug.report import render_markdown, summarize
+from selfdebug_cli import app
 
 
 def result(judged: str | None, asserts: int) -> TestResult:

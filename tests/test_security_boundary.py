@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from sandbox import AsyncSandbox, RunResult, Sandbox, Verdict
-from selfdebug_cli import app
 from selfdebug.datasets import load_dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, Sample, SampleResult
 from selfdebug.events import Event
@@ -24,6 +23,7 @@ from selfdebug.loop import Debugger
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem
 from selfdebug.record import StopReason
+from selfdebug_cli import app
 
 pytestmark = [pytest.mark.security, pytest.mark.docker, pytest.mark.timeout(180)]
 

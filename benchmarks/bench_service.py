@@ -36,15 +36,12 @@ from typing import Any
 import httpx
 import redis
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from sandbox import AsyncSandbox, SandboxSettings  # noqa: E402
-from selfdebug.llm import LLMSettings, open_chat_model  # noqa: E402
-from selfdebug.loop import Debugger  # noqa: E402
-from selfdebug.options import DebugOptions  # noqa: E402
-from selfdebug.problems import Problem  # noqa: E402
-from tests.service.scripted import problem  # noqa: E402
+from sandbox import AsyncSandbox, SandboxSettings
+from selfdebug.llm import LLMSettings, open_chat_model
+from selfdebug.llm.instant import problem
+from selfdebug.loop import Debugger
+from selfdebug.options import DebugOptions
+from selfdebug.problems import Problem
 
 TOKEN = "bench-token-0001"
 TARGET_P50 = 0.050
@@ -63,8 +60,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 _LLM_SERVER = """
 import sys
-sys.path.insert(0, sys.argv[1])
-from tests.service.scripted import scripted_model_server
+from selfdebug.llm.instant import scripted_model_server
 with scripted_model_server() as server:
     print(server.base_url, server.model, flush=True)
     sys.stdin.read()  # until the benchmark closes our stdin
@@ -75,7 +71,7 @@ with scripted_model_server() as server:
 def _scripted_llm() -> Iterator[tuple[str, str]]:
     """The instant scripted model in a process of its own, so that it competes with neither the engine run
     in this process nor the workers for one interpreter's lock: both sides are measured against the same server."""
-    with subprocess.Popen([sys.executable, "-c", _LLM_SERVER, str(REPO)], stdin=subprocess.PIPE,
+    with subprocess.Popen([sys.executable, "-c", _LLM_SERVER], stdin=subprocess.PIPE,
                           stdout=subprocess.PIPE, text=True) as server:
         assert server.stdout is not None and server.stdin is not None
         url, model = server.stdout.readline().split()

@@ -65,12 +65,19 @@ def solve_remote(server: str, problem: Problem, option: DebugOptions, model: str
 
 @contextlib.contextmanager
 def _interrupt_deferred() -> Iterator[None]:
-    """Ctrl-C inside the block takes effect when the block ends (only the main thread receives signals)."""
+    """A first Ctrl-C inside the block takes effect when the block ends; a second one at once (a request that waits
+    out a long Retry-After should not hold the terminal). Only the main thread receives signals."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda number, _frame: caught.append(number))
+
+    def defer(number: int, _frame: object) -> None:
+        if caught:
+            raise KeyboardInterrupt
+        caught.append(number)
+
+    previous = signal.signal(signal.SIGINT, defer)
     try:
         yield
     finally:

@@ -154,6 +154,15 @@ class JobLinks(_Model):
     events: str
 
 
+class JudgedCounts(_Model):
+    """How tests were judged: ``host`` (the outputs compared outside the sandbox) or ``in_process``."""
+
+    host_tests: int = 0
+    in_process_tests: int = 0
+    host_asserts: int = 0
+    in_process_asserts: int = 0
+
+
 class Record(_Model):
     """The engine's record of a run: every attempt (program, self-test results, traces, feedback) and the
     outcome. The attempts' inner detail is kept as the service sent it."""
@@ -171,6 +180,11 @@ class Record(_Model):
     error: str | None = None
     usage: dict[str, int] = Field(default_factory=dict)
     seconds: float = 0.0
+    llm_seconds: float = 0.0
+    sandbox_seconds: float = 0.0
+    eval_seconds: float = 0.0
+    hidden_judged: JudgedCounts | None = None
+    self_tests_judged: JudgedCounts | None = None
 
 
 class Result(Record):
@@ -253,13 +267,6 @@ class BatchStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # every job ended (some may have failed) and the report is written
     CANCELLED = "cancelled"
-
-
-class JudgedCounts(_Model):
-    host_tests: int = 0
-    in_process_tests: int = 0
-    host_asserts: int = 0
-    in_process_asserts: int = 0
 
 
 class Report(_Model):

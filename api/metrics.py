@@ -25,6 +25,11 @@ from workers.store import text
 __all__ = ["CONTENT_TYPE", "HttpMetrics", "HttpMetricsMiddleware", "render_metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Label values never come from a client: a method outside this set counts as "other", a path no route matches as
+# UNMATCHED (a client inventing methods or paths must not add series).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED = "unmatched"
 
 
 @dataclass
@@ -121,8 +126,19 @@ class HttpMetrics:
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
 
 
+def _method(scope: Scope) -> str:
+    method = str(scope.get("method", ""))
+    return method if method in METHODS else OTHER_METHOD
+
+
+def _route(scope: Scope) -> str:
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) else UNMATCHED
+
+
 class HttpMetricsMiddleware:
-    """ASGI middleware feeding ``HttpMetrics``, labelled by route template (never by raw path)."""
+    """ASGI middleware feeding ``HttpMetrics``, labelled by route template (never by raw path) and by method from
+    a fixed set."""
 
     def __init__(self, app: ASGIApp, *, metrics: HttpMetrics) -> None:
         self.app = app
@@ -139,12 +155,10 @@ class HttpMetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                route = getattr(scope.get("route"), "path", "unmatched")
-                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+                self.metrics.latency.labels(_route(scope)).observe(time.perf_counter() - started)
             await send(message)
 
         try:
             await self.app(scope, receive, observe)
         finally:
-            route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+            self.metrics.requests.labels(_method(scope), _route(scope), str(status)).inc()

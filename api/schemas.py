@@ -38,7 +38,6 @@ __all__ = [
 ]
 
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
-Snippet = Annotated[str, Field(max_length=20_000)]
 TaskId = Annotated[str, Field(min_length=1, max_length=200)]
 DatasetName = Literal["humaneval", "humanevalplus", "mbpp", "mbppplus"]
 assert set(DatasetName.__args__) == set(DATASET_NAMES)  # type: ignore[attr-defined]
@@ -66,16 +65,20 @@ class ProblemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ADD_PROBLEM]})
 
     task_id: TaskId = "problem"
-    prompt: str = Field(min_length=1, max_length=50_000, pattern=r"\S",
-                        description="What the model is shown: a function stub with a docstring, or a statement.")
+    prompt: str = Field(min_length=1, pattern=r"\S", description="What the model is shown: a function stub with a "
+                        "docstring, or a statement. At most SELFDEBUG_MAX_PROMPT_CHARS characters (50,000).")
     kind: ProblemKind = ProblemKind.FUNCTION
     entry_point: str | None = Field(None, max_length=100, pattern=IDENTIFIER,
                                     description="The function to write; required for function problems.")
-    given_tests: list[Snippet] = Field(default_factory=list, max_length=50, description="Visible asserts.")
-    tests: list[Snippet] = Field(default_factory=list, max_length=200, description="Hidden asserts.")
-    test: str | None = Field(None, max_length=100_000, description="Hidden check(candidate) function.")
-    test_setup: str = Field("", max_length=20_000, description="Code the hidden asserts need first.")
-    io_tests: list[IOCase] = Field(default_factory=list, max_length=200, description="Hidden stdin/stdout tests.")
+    given_tests: list[str] = Field(default_factory=list, description="Visible asserts: at most "
+                                   "SELFDEBUG_MAX_GIVEN_TESTS (50), each of SELFDEBUG_MAX_TEST_CHARS (20,000).")
+    tests: list[str] = Field(default_factory=list, description="Hidden asserts: at most SELFDEBUG_MAX_TESTS (200), "
+                             "each of SELFDEBUG_MAX_TEST_CHARS.")
+    test: str | None = Field(None, description="Hidden check(candidate) function: at most SELFDEBUG_MAX_CODE_CHARS "
+                             "characters (100,000).")
+    test_setup: str = Field("", description="Code the hidden asserts need first: at most SELFDEBUG_MAX_TEST_CHARS.")
+    io_tests: list[IOCase] = Field(default_factory=list, description="Hidden stdin/stdout tests: at most "
+                                   "SELFDEBUG_MAX_IO_TESTS (200), each part of SELFDEBUG_MAX_IO_CHARS (100,000).")
 
     @model_validator(mode="after")
     def _fits_kind(self) -> Self:
@@ -194,8 +197,10 @@ class BatchRequest(BatchParameters):
     ]})
 
     dataset: DatasetName | None = None
-    problems: list[ProblemIn] | None = Field(None, min_length=1, max_length=2000)
-    jsonl: str | None = Field(None, min_length=1, max_length=16 << 20, description="A JSONL file's content.")
+    problems: list[ProblemIn] | None = Field(None, min_length=1, description="At most SELFDEBUG_MAX_BATCH_PROBLEMS "
+                                             "run; each within the limits of a job's problem.")
+    jsonl: str | None = Field(None, min_length=1, description="A JSONL file's content; each problem within the "
+                              "limits of a job's problem.")
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -242,8 +247,8 @@ class BatchView(BaseModel):
 class StdioCaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    stdin: str = Field("", max_length=1 << 20)
-    expected: str | None = Field(None, max_length=1 << 20)
+    stdin: str = Field("", description="At most SELFDEBUG_MAX_IO_CHARS characters (100,000).")
+    expected: str | None = Field(None, description="At most SELFDEBUG_MAX_IO_CHARS characters.")
 
 
 class ExecutionRequest(BaseModel):
@@ -254,11 +259,13 @@ class ExecutionRequest(BaseModel):
         {"code": "print(sum(map(int, input().split())))", "stdio": [{"stdin": "1 2", "expected": "3"}]},
     ]})
 
-    code: str = Field(min_length=1, max_length=100_000)
-    tests: list[Snippet] | None = Field(None, min_length=1, max_length=100)
-    check: str | None = Field(None, min_length=1, max_length=100_000)
+    code: str = Field(min_length=1, description="At most SELFDEBUG_MAX_CODE_CHARS characters (100,000).")
+    tests: list[str] | None = Field(None, min_length=1, description="At most SELFDEBUG_MAX_EXECUTION_TESTS (100), "
+                                    "each of SELFDEBUG_MAX_TEST_CHARS (20,000).")
+    check: str | None = Field(None, min_length=1, description="At most SELFDEBUG_MAX_CODE_CHARS characters.")
     entry_point: str | None = Field(None, max_length=100, pattern=IDENTIFIER)
-    stdio: list[StdioCaseIn] | None = Field(None, min_length=1, max_length=100)
+    stdio: list[StdioCaseIn] | None = Field(None, min_length=1, description="At most "
+                                            "SELFDEBUG_MAX_EXECUTION_TESTS cases.")
     timeout: float | None = Field(None, gt=0, le=60, description="Seconds per test; at most a setting.")
 
     @model_validator(mode="after")

@@ -4,7 +4,7 @@ after workers that died. ``selfdebug worker`` starts one; ``workers.app`` holds 
 from workers.app import RUN_JOB, celery_app, make_celery, run_worker
 from workers.batch_store import BatchStore
 from workers.connection import async_redis, sync_redis
-from workers.errors import CapReached, JobTimeLimit, SandboxFault, ServiceError
+from workers.errors import CapReached, JobTimeLimit, ModelNotAllowed, QuotaReached, SandboxFault, ServiceError
 from workers.keys import Keys
 from workers.models import (
     TERMINAL,
@@ -39,7 +39,9 @@ __all__ = [
     "JobTimeLimit",
     "JobVerdict",
     "Keys",
+    "ModelNotAllowed",
     "ProblemRef",
+    "QuotaReached",
     "SandboxFault",
     "ServiceError",
     "ServiceSettings",

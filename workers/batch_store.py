@@ -18,9 +18,10 @@ import redis.asyncio
 from workers.errors import CapReached
 from workers.keys import Keys
 from workers.models import Batch, BatchSpec, BatchStatus, Job, JobSpec, JobStatus
-from workers.scripts import ADVANCE
+from workers.quota import StorageQuota
+from workers.scripts import ADVANCE, CREATE_BATCH, REMOVE_BATCH
 from workers.settings import ServiceSettings
-from workers.store import JobStore, new_id, text, text_map
+from workers.store import JobStore, new_id, quota_reached, text, text_map
 
 __all__ = ["BatchStore"]
 
@@ -34,36 +35,37 @@ class BatchStore:
         self.job_store = jobs
         self.keys = Keys(settings.key_prefix)
         self._advance = client.register_script(ADVANCE)
+        self._create = client.register_script(CREATE_BATCH)
+        self._remove = client.register_script(REMOVE_BATCH)
 
-    async def create(self, owner: str, spec: BatchSpec, job_specs: Sequence[JobSpec], *, cap: int = 0
-                     ) -> tuple[str, list[str]]:
-        """Store a batch and its jobs; returns the batch id and the job ids to send to the queue now."""
+    async def create(self, owner: str, spec: BatchSpec, job_specs: Sequence[JobSpec], *, cap: int = 0,
+                     quota: StorageQuota | None = None) -> tuple[str, list[str]]:
+        """Store a batch and its jobs (in one script: all or nothing); returns the batch id and the job ids to send
+        to the queue now. Raises ``CapReached`` (too many running), ``QuotaReached`` (the owner stores its most
+        jobs, bytes or batches)."""
         k = self.keys
-        if cap and await self.redis.scard(k.owner_batches(owner)) >= cap:
-            raise CapReached(f"this key already has {cap} batches running; wait for one to finish")
+        quota = quota or StorageQuota()
         batch_id = new_id()
-        now = time.time()
-        ids = [new_id() for _ in job_specs]
-        queued = json.dumps({"kind": "status", "status": "queued", "at": now})
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(k.batch(batch_id), mapping={
-                "id": batch_id, "owner": owner, "status": BatchStatus.RUNNING.value, "spec": spec.model_dump_json(),
-                "total": len(ids), "done": 0, "inflight": 0, "concurrency": spec.concurrency, "created": now,
-            })
-            for job_id, job_spec in zip(ids, job_specs, strict=True):
-                pipe.hset(k.job(job_id), mapping={
-                    "id": job_id, "owner": owner, "status": JobStatus.QUEUED.value,
-                    "spec": job_spec.model_dump_json(), "batch": batch_id, "created": now, "runs": 0,
-                })
-                pipe.xadd(k.events(job_id), {"kind": "status", "data": queued})
-            pipe.rpush(k.batch_jobs(batch_id), *ids)
-            pipe.rpush(k.batch_pending(batch_id), *ids)
-            pipe.sadd(k.batches_active, batch_id)
-            pipe.sadd(k.owner_batches(owner), batch_id)
-            pipe.hincrby(k.stats, "jobs_submitted", len(ids))
-            pipe.hincrby(k.stats, "batches_submitted", 1)
-            await pipe.execute()
+        jobs: list[str] = []
+        for job_spec in job_specs:
+            jobs += [new_id(), job_spec.model_dump_json()]
+        what, value = await self._create(
+            keys=[k.batch(batch_id), k.batch_jobs(batch_id), k.batch_pending(batch_id), k.batches_active,
+                  k.owner_batches(owner), k.stats],
+            args=[batch_id, owner, spec.model_dump_json(), time.time(), spec.concurrency, cap, quota.jobs,
+                  quota.bytes, quota.batches, k.prefix, *jobs],
+        )
+        if what == "cap":
+            raise CapReached(f"this key already has {cap} batches running; wait for one to finish")
+        if what != "ok":
+            raise quota_reached(text(what), value, quota, self.settings.retention)
         return batch_id, await self.advance(batch_id)
+
+    async def remove(self, batch_id: str) -> str:
+        """Remove a batch that is no longer running, with its jobs: 'removed', 'missing' or 'active'."""
+        k = self.keys
+        return text(await self._remove(keys=[k.batch(batch_id), k.batch_jobs(batch_id), k.batch_pending(batch_id),
+                                             k.batch_lock(batch_id)], args=[batch_id, k.prefix]))
 
     async def advance(self, batch_id: str) -> list[str]:
         """Move pending jobs into the queue up to the batch's concurrency; returns the ids to send."""
@@ -130,9 +132,12 @@ class BatchStore:
         k = self.keys
         status = BatchStatus.CANCELLED if batch.cancel_requested else BatchStatus.SUCCEEDED
         retention = int(self.settings.retention)
+        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.batch(batch.id), mapping={"status": status.value, "report": json.dumps(report),
-                                                  "report_md": markdown, "finished": time.time()})
+                                                  "report_md": markdown, "finished": now})
+            # The owner's quota counts the batch until its record expires.
+            pipe.zadd(k.owner_stored_batches(batch.owner), {batch.id: now + retention}, xx=True)
             pipe.srem(k.batches_active, batch.id)
             pipe.srem(k.owner_batches(batch.owner), batch.id)
             pipe.hincrby(k.stats, f"batches_{status.value}", 1)

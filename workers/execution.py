@@ -25,7 +25,7 @@ from selfdebug.loop import Debugger, Evaluator, HiddenVerdict
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord, StopReason
 from workers.batches import after_job
-from workers.errors import SandboxFault
+from workers.errors import ModelNotAllowed, SandboxFault
 from workers.metrics import TimedModel, record_job
 from workers.models import Job, JobResult, JobStatus, JobVerdict
 from workers.runtime import Runtime
@@ -131,7 +131,7 @@ def _outcome(job: Job, engine: asyncio.Task[JobResult], why: str | None) -> _Out
         return _Outcome(JobStatus.CANCELLED, "cancelled by request")
     if why == "timeout":
         return _Outcome(JobStatus.FAILED, f"time limit of {job.spec.time_limit:g}s exceeded")
-    if isinstance(error, SandboxFault):
+    if isinstance(error, SandboxFault | ModelNotAllowed):
         return _Outcome(JobStatus.FAILED, str(error))
     if error is not None:
         log.error("job %s crashed", job.id, exc_info=error)
@@ -151,7 +151,6 @@ async def _engine(rt: Runtime, job: Job, run: int) -> JobResult:
     if problem is None:
         raise ValueError("the job names no problem")
     sandbox = await rt.sandbox()
-    model = TimedModel(await rt.model(spec.model))
     evaluator, source = await _evaluator(rt, problem, dataset)
 
     async def sink(event: Event) -> None:
@@ -159,8 +158,10 @@ async def _engine(rt: Runtime, job: Job, run: int) -> JobResult:
         # tells the abandoned run's apart (the status event between them says why it runs again).
         await rt.store.append_event(job.id, event.kind.value, json.dumps({**event.model_dump(mode="json"), "run": run}))
 
-    started = time.monotonic()
-    record = await Debugger(model, sandbox, spec.options, evaluator=evaluator).run(problem, on_event=sink)
+    async with rt.model(spec.model) as chat:
+        model = TimedModel(chat)
+        started = time.monotonic()
+        record = await Debugger(model, sandbox, spec.options, evaluator=evaluator).run(problem, on_event=sink)
     with contextlib.suppress(Exception):  # metrics must never fail a job
         await record_job(rt.redis, rt.keys.stats, model, time.monotonic() - started)
     return JobResult(record=record, verdict=_verdict(record, source))

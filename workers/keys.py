@@ -40,6 +40,23 @@ class Keys:
         """Set: an API key's batches still running."""
         return f"{self.prefix}:owner:{owner}:batches"
 
+    def owner_stored(self, owner: str) -> str:
+        """Sorted set: an API key's stored jobs, scored by when their records expire (+inf until they end). Its
+        storage quota counts them; expired ones are trimmed lazily, when the key next creates a job."""
+        return f"{self.prefix}:owner:{owner}:stored"
+
+    def owner_sizes(self, owner: str) -> str:
+        """Hash: bytes of each of an API key's stored jobs (record and event stream), by job id."""
+        return f"{self.prefix}:owner:{owner}:sizes"
+
+    def owner_bytes(self, owner: str) -> str:
+        """String: the sum of ``owner_sizes``."""
+        return f"{self.prefix}:owner:{owner}:bytes"
+
+    def owner_stored_batches(self, owner: str) -> str:
+        """Sorted set: an API key's stored batches, scored by when their records expire (+inf while running)."""
+        return f"{self.prefix}:owner:{owner}:stored_batches"
+
     def owner_streams(self, owner: str) -> str:
         """Sorted set: an API key's open event streams (lease ids), scored by when each lease expires."""
         return f"{self.prefix}:owner:{owner}:streams"

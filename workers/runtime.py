@@ -2,7 +2,8 @@
 the warm sandbox pool, the LLM clients, loaded datasets — plus the sweeper and the worker's liveness report.
 
 Celery runs each task in one of its own threads (or processes); the task hands its coroutine to this loop and
-waits. So jobs of one process share one sandbox pool and one HTTP client per model, as the engine expects.
+waits. So jobs of one process share one sandbox pool and one HTTP client per model, as the engine expects: at most
+``max_model_clients`` of them, and only for the models a job may ask for (``allowed_models``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 
 import redis.asyncio
@@ -26,11 +27,12 @@ from sandbox import Sandbox, SandboxSettings, reap_orphans
 from sandbox.errors import SandboxError
 from selfdebug.datasets import Dataset, load_dataset
 from selfdebug.evaluation import Judge
-from selfdebug.llm import ChatModel, EmbeddedModel, LLMSettings, open_chat_model
+from selfdebug.llm import ChatModel, EmbeddedModel, LLMSettings
 from workers.batch_store import BatchStore
 from workers.connection import async_redis
-from workers.errors import SandboxFault
+from workers.errors import ModelNotAllowed, SandboxFault
 from workers.keys import Keys
+from workers.llm_clients import ModelClients
 from workers.sandboxing import GuardedSandbox, TrackedPool
 from workers.settings import ServiceSettings
 from workers.store import JobStore
@@ -67,9 +69,7 @@ class Runtime:
         self._pool: TrackedPool | None = None
         self._guarded: GuardedSandbox | None = None
         self._sandbox_lock = asyncio.Lock()
-        self._models: dict[str | None, ChatModel] = {}
-        self._model_lock = asyncio.Lock()
-        self._exits = contextlib.AsyncExitStack()
+        self.models = ModelClients(self.llm_settings, settings.max_model_clients)
         self._datasets: dict[str, Dataset] = {}
         self._judges: dict[str, Judge] = {}
         self._background: list[concurrent.futures.Future[None]] = []
@@ -92,7 +92,7 @@ class Runtime:
 
     async def warm(self) -> None:
         """Start the sandbox pool and the default model now rather than on the first job."""
-        for what, starter in (("sandbox", self.sandbox), ("model", lambda: self.model(None))):
+        for what, starter in (("sandbox", self.sandbox), ("model", self._warm_model)):
             try:
                 await starter()
             except Exception as exc:  # the first job will try again and fail with the reason if it still fails
@@ -121,14 +121,19 @@ class Runtime:
     def pool(self) -> TrackedPool | None:
         return self._pool
 
-    async def model(self, name: str | None) -> ChatModel:
-        """The shared client for ``name`` (None: the configured model). Another name needs a configured endpoint."""
-        key = None if self.llm_settings.embedded else name
-        async with self._model_lock:
-            if key not in self._models:
-                settings = self.llm_settings if key is None else self.llm_settings.model_copy(update={"model": key})
-                self._models[key] = await self._exits.enter_async_context(open_chat_model(settings))
-            return self._models[key]
+    @contextlib.asynccontextmanager
+    async def model(self, name: str | None) -> AsyncIterator[ChatModel]:
+        """The shared client for ``name`` (None: the configured model) while the block runs. Raises
+        ``ModelNotAllowed`` for a name outside ``allowed_models`` (the API refuses those: this is the worker's own
+        check, so that no name a client made up ever opens a client)."""
+        if not self.settings.model_allowed(name, self.llm_settings.model):
+            raise ModelNotAllowed(f"model {name!r} is not allowed on this worker")
+        async with self.models.lease(name) as model:
+            yield model
+
+    async def _warm_model(self) -> None:
+        async with self.model(None):
+            pass
 
     async def dataset(self, name: str) -> Dataset:
         if name not in self._datasets:
@@ -169,7 +174,7 @@ class Runtime:
             await asyncio.sleep(REPORT_INTERVAL)
 
     def _embedded(self) -> list[EmbeddedModel]:
-        return [model for model in self._models.values() if isinstance(model, EmbeddedModel)]
+        return [model for model in self.models.models() if isinstance(model, EmbeddedModel)]
 
     async def _revive_forever(self) -> None:
         # Apart from the liveness report: a restart can take a minute, and the report must not wait for it.
@@ -210,7 +215,7 @@ class Runtime:
         with contextlib.suppress(Exception):
             await self.redis.delete(self.keys.worker(self.worker_id))
         with contextlib.suppress(Exception):
-            await self._exits.aclose()
+            await self.models.aclose()
         if self._pool is not None:
             await asyncio.to_thread(self._pool.close)
         with contextlib.suppress(Exception):

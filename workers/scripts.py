@@ -3,25 +3,108 @@ sweeper in any process).
 
 A job's life: ``queued`` -> (CLAIM) ``running`` -> (FINISH) ``succeeded | failed | cancelled``; a sweeper may
 send a running job whose heartbeat stopped back to ``queued`` (REQUEUE). Every transition appends a ``status``
-event to the job's stream, so a client following the stream sees all of them.
+event to the job's stream, so a client following the stream sees all of them. An ended job may be removed
+(REMOVE_JOB), a finished batch with its jobs (REMOVE_BATCH). Creating, ending and removing keep the owner's storage
+quota counted (workers.quota).
 """
 
 from __future__ import annotations
 
-__all__ = ["ADVANCE", "CANCEL", "CLAIM", "CREATE_JOB", "FINISH", "HEARTBEAT", "RATE", "REQUEUE", "RESEND"]
+from workers.quota import QUOTA_LUA
 
-# KEYS: job, events, queued, owner_active, stats. ARGV: id, owner, spec, now, cap (0: none), maxlen.
-# Returns the id of the "queued" event, or nil when the owner's cap is reached.
-CREATE_JOB = """
+__all__ = ["ADVANCE", "CANCEL", "CLAIM", "CREATE_BATCH", "CREATE_JOB", "FINISH", "HEARTBEAT", "RATE", "REMOVE_BATCH",
+           "REMOVE_JOB", "REQUEUE", "RESEND"]
+
+# KEYS: job, events, queued, owner_active, stats.
+# ARGV: id, owner, spec, now, cap (0: none), maxlen, key prefix, max stored jobs, max stored bytes (0: none).
+# Returns {'ok', id of the "queued" event}, {'cap', ''} when the owner's cap on active jobs is reached, or
+# {'jobs' | 'bytes', seconds until one of its stored jobs expires} when its storage quota is.
+CREATE_JOB = QUOTA_LUA + """
+local now = tonumber(ARGV[4])
+local stored, sizes, total, batches = owner_keys(ARGV[7], ARGV[2])
+trim(stored, sizes, total, batches, now)
 local cap = tonumber(ARGV[5])
-if cap > 0 and redis.call('SCARD', KEYS[4]) >= cap then return false end
+if cap > 0 and redis.call('SCARD', KEYS[4]) >= cap then return {'cap', ''} end
+local over = full(stored, total, batches, 1, #ARGV[3], 0, tonumber(ARGV[8]), tonumber(ARGV[9]), 0, now)
+if over then return over end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'status', 'queued', 'spec', ARGV[3],
            'created', ARGV[4], 'queued_at', ARGV[4], 'runs', 0)
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('HINCRBY', KEYS[5], 'jobs_submitted', 1)
-return redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'kind', 'status',
-                  'data', cjson.encode({kind='status', status='queued', at=tonumber(ARGV[4])}))
+local event = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'kind', 'status',
+                         'data', cjson.encode({kind='status', status='queued', at=now}))
+account(stored, sizes, total, ARGV[1], 'inf', usage(KEYS[1]) + usage(KEYS[2]))
+return {'ok', event}
+"""
+
+# KEYS: batch, batch jobs, batch pending, batches active, owner's batches, stats.
+# ARGV: batch id, owner, batch spec, now, concurrency, cap on running batches (0: none), max stored jobs, bytes and
+#       batches (0: none), key prefix, then each job's id and spec.
+# Stores the batch and its jobs (queued, not sent: ADVANCE sends them). Returns {'ok', ''}, {'cap', ''}, or
+# {'jobs' | 'bytes' | 'batches', seconds until a stored one expires} when the owner's storage quota is reached.
+CREATE_BATCH = QUOTA_LUA + """
+local now = tonumber(ARGV[4])
+local owner, prefix = ARGV[2], ARGV[10]
+local stored, sizes, total, batches = owner_keys(prefix, owner)
+trim(stored, sizes, total, batches, now)
+local cap = tonumber(ARGV[6])
+if cap > 0 and redis.call('SCARD', KEYS[5]) >= cap then return {'cap', ''} end
+local n, bytes = 0, 0
+for i = 11, #ARGV, 2 do
+  n = n + 1
+  bytes = bytes + #ARGV[i + 1]
+end
+local over = full(stored, total, batches, n, bytes, 1, tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), now)
+if over then return over end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', owner, 'status', 'running', 'spec', ARGV[3], 'total', n,
+           'done', 0, 'inflight', 0, 'concurrency', ARGV[5], 'created', ARGV[4])
+local queued = cjson.encode({kind='status', status='queued', at=now})
+for i = 11, #ARGV, 2 do
+  local id = ARGV[i]
+  local job, events = prefix .. ':job:' .. id, prefix .. ':job:' .. id .. ':events'
+  redis.call('HSET', job, 'id', id, 'owner', owner, 'status', 'queued', 'spec', ARGV[i + 1], 'batch', ARGV[1],
+             'created', ARGV[4], 'runs', 0)
+  redis.call('XADD', events, '*', 'kind', 'status', 'data', queued)
+  redis.call('RPUSH', KEYS[2], id)
+  redis.call('RPUSH', KEYS[3], id)
+  account(stored, sizes, total, id, 'inf', usage(job) + usage(events))
+end
+redis.call('SADD', KEYS[4], ARGV[1])
+redis.call('SADD', KEYS[5], ARGV[1])
+redis.call('ZADD', batches, 'inf', ARGV[1])
+redis.call('HINCRBY', KEYS[6], 'jobs_submitted', n)
+redis.call('HINCRBY', KEYS[6], 'batches_submitted', 1)
+return {'ok', ''}
+"""
+
+# KEYS: job, events. ARGV: id, key prefix. Removes an ended job that belongs to no batch, and its events.
+# Returns 'removed', 'missing', 'active' (queued or running) or the id of the batch it belongs to.
+REMOVE_JOB = QUOTA_LUA + """
+local h = redis.call('HMGET', KEYS[1], 'status', 'owner', 'batch')
+if not h[1] then return 'missing' end
+if h[1] == 'queued' or h[1] == 'running' then return 'active' end
+if h[3] and h[3] ~= '' then return h[3] end
+redis.call('DEL', KEYS[1], KEYS[2])
+local stored, sizes, total = owner_keys(ARGV[2], h[2] or '')
+unaccount(stored, sizes, total, ARGV[1])
+return 'removed'
+"""
+
+# KEYS: batch, batch jobs, batch pending, batch lock. ARGV: batch id, key prefix. Removes a batch that is no longer
+# running, with its jobs and their events. Returns 'removed', 'missing' or 'active'.
+REMOVE_BATCH = QUOTA_LUA + """
+local b = redis.call('HMGET', KEYS[1], 'status', 'owner')
+if not b[1] then return 'missing' end
+if b[1] == 'running' then return 'active' end
+local stored, sizes, total, batches = owner_keys(ARGV[2], b[2] or '')
+for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  redis.call('DEL', ARGV[2] .. ':job:' .. id, ARGV[2] .. ':job:' .. id .. ':events')
+  unaccount(stored, sizes, total, id)
+end
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('ZREM', batches, ARGV[1])
+return 'removed'
 """
 
 # KEYS: job, events, queued, running. ARGV: id, worker, now, maxlen.
@@ -53,7 +136,7 @@ return 'ok'
 # ARGV: id, expect_status ('' = queued or running), expect_run (''), stale_before ('' = no heartbeat check),
 #       status, reason, result JSON (''), now, maxlen, retention seconds, extra event JSON, key prefix.
 # Returns nil when the condition does not hold, else {batch id or '', batch jobs done, batch total}.
-FINISH = """
+FINISH = QUOTA_LUA + """
 local h = redis.call('HMGET', KEYS[1], 'status', 'runs', 'heartbeat', 'batch', 'owner')
 local status = h[1]
 if status ~= 'queued' and status ~= 'running' then return false end
@@ -76,6 +159,12 @@ d.at = tonumber(ARGV[8])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'kind', 'status', 'data', cjson.encode(d))
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('EXPIRE', KEYS[2], ARGV[10])
+if h[5] then  -- the owner's quota: the record now expires, at its final size
+  local stored, sizes, total = owner_keys(p, h[5])
+  if redis.call('ZSCORE', stored, ARGV[1]) then
+    account(stored, sizes, total, ARGV[1], tonumber(ARGV[8]) + tonumber(ARGV[10]), usage(KEYS[1]) + usage(KEYS[2]))
+  end
+end
 local batch = h[4] or ''
 if batch ~= '' then
   local bk = p .. ':batch:' .. batch

@@ -10,6 +10,7 @@ __all__ = [
     "DEFAULT_HEARTBEAT_INTERVAL",
     "DEFAULT_JOB_TIME_LIMIT",
     "DEFAULT_MAX_JOB_TIME_LIMIT",
+    "DEFAULT_MAX_MODEL_CLIENTS",
     "DEFAULT_REDIS_URL",
     "ServiceSettings",
 ]
@@ -18,6 +19,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_JOB_TIME_LIMIT = 600.0  # seconds one job may run, unless it asks for less (or more, up to the max)
 DEFAULT_MAX_JOB_TIME_LIMIT = 3600.0
 DEFAULT_HEARTBEAT_INTERVAL = 1.0  # seconds between a running job's heartbeats (and cancellation checks)
+DEFAULT_MAX_MODEL_CLIENTS = 4  # LLM clients a worker process keeps open (one per model name; the least used closes)
 
 
 class ServiceSettings(BaseSettings):
@@ -48,6 +50,12 @@ class ServiceSettings(BaseSettings):
                                                                "server is unreachable (a restart).")
     failed_exit_after: float = Field(20.0, gt=0, description="Seconds a worker whose Celery consumer died may "
                                      "take to stop before it exits anyway (its supervisor starts a new one).")
+    allowed_models: list[str] = Field(default_factory=list, description="Model names a job may ask for (422 at "
+                                      "submission; a worker fails a job naming another); empty: only the "
+                                      "configured one (SELFDEBUG_LLM_MODEL).")
+    max_model_clients: int = Field(DEFAULT_MAX_MODEL_CLIENTS, ge=1, description="LLM clients a worker process "
+                                   "keeps open, one per model name; opening one more closes the least recently "
+                                   "used idle one.")
 
     @model_validator(mode="after")
     def _limits_agree(self) -> ServiceSettings:
@@ -56,6 +64,12 @@ class ServiceSettings(BaseSettings):
         if self.stale_after <= 2 * self.heartbeat_interval:
             raise ValueError("stale_after must be more than twice heartbeat_interval")
         return self
+
+    def model_allowed(self, name: str | None, configured: str | None) -> bool:
+        """Whether a job may ask for model ``name`` (None: the configured model, always allowed)."""
+        if name is None:
+            return True
+        return name in self.allowed_models if self.allowed_models else name == configured
 
     @property
     def broker_visibility_timeout(self) -> float:

@@ -14,13 +14,17 @@ from typing import Any
 
 import redis.asyncio
 
-from workers.errors import CapReached
+from workers.errors import CapReached, QuotaReached
 from workers.keys import Keys
 from workers.models import Job, JobResult, JobSpec, JobStatus, StoredEvent
-from workers.scripts import CANCEL, CLAIM, CREATE_JOB, FINISH, HEARTBEAT, RATE, REQUEUE, RESEND
+from workers.quota import StorageQuota
+from workers.scripts import CANCEL, CLAIM, CREATE_JOB, FINISH, HEARTBEAT, RATE, REMOVE_JOB, REQUEUE, RESEND
 from workers.settings import ServiceSettings
 
-__all__ = ["Finished", "JobStore", "new_id", "text", "text_map"]
+__all__ = ["Finished", "JobStore", "new_id", "quota_reached", "text", "text_map"]
+
+_QUOTA_SETTINGS = {"jobs": ("jobs", "max_stored_jobs"), "bytes": ("bytes of jobs", "max_stored_bytes"),
+                   "batches": ("batches", "max_stored_batches")}
 
 
 def new_id() -> str:
@@ -38,6 +42,16 @@ def text_map(reply: Any) -> dict[str, str]:
 
 def _float(value: str | None) -> float | None:
     return float(value) if value not in (None, "") else None
+
+
+def quota_reached(what: str, retry_after: Any, quota: StorageQuota, retention: float) -> QuotaReached:
+    """The error a creating script's answer {'jobs' | 'bytes' | 'batches', seconds} stands for."""
+    noun, setting = _QUOTA_SETTINGS[what]
+    most = getattr(quota, what)
+    return QuotaReached(
+        f"this key stores {most} {noun}, the most it may (SELFDEBUG_{setting.upper()}): remove ended jobs "
+        f"(DELETE /v1/jobs/{{id}}?remove=true) or batches (DELETE /v1/batches/{{id}}?remove=true), or wait for "
+        f"them to expire ({retention:g} s after they end)", retry_after=float(retry_after))
 
 
 @dataclass(frozen=True)
@@ -68,20 +82,33 @@ class JobStore:
         self._resend = client.register_script(RESEND)
         self._cancel = client.register_script(CANCEL)
         self._rate = client.register_script(RATE)
+        self._remove = client.register_script(REMOVE_JOB)
 
     # ------------------------------------------------------------------ creating and reading
 
-    async def create(self, owner: str, spec: JobSpec, *, cap: int = 0) -> tuple[str, str]:
-        """Store a queued job; returns its id and the id of its first event. Raises ``CapReached``."""
+    async def create(self, owner: str, spec: JobSpec, *, cap: int = 0,
+                     quota: StorageQuota | None = None) -> tuple[str, str]:
+        """Store a queued job; returns its id and the id of its first event. Raises ``CapReached`` (too many
+        active), ``QuotaReached`` (the owner stores its most jobs or bytes)."""
         job_id = new_id()
         k = self.keys
-        event_id = await self._create(
+        quota = quota or StorageQuota()
+        what, value = await self._create(
             keys=[k.job(job_id), k.events(job_id), k.queued, k.owner_active(owner), k.stats],
-            args=[job_id, owner, spec.model_dump_json(), time.time(), cap, self.settings.events_max],
+            args=[job_id, owner, spec.model_dump_json(), time.time(), cap, self.settings.events_max,
+                  self.settings.key_prefix, quota.jobs, quota.bytes],
         )
-        if event_id is None:
+        if what == "cap":
             raise CapReached(f"this key already has {cap} jobs queued or running; wait for one to finish")
-        return job_id, str(event_id)
+        if what != "ok":
+            raise quota_reached(str(what), value, quota, self.settings.retention)
+        return job_id, str(value)
+
+    async def remove(self, job_id: str) -> str:
+        """Remove an ended job that belongs to no batch, with its events: 'removed', 'missing', 'active' (queued
+        or running), or the id of its batch."""
+        k = self.keys
+        return text(await self._remove(keys=[k.job(job_id), k.events(job_id)], args=[job_id, k.prefix]))
 
     async def get(self, job_id: str) -> Job | None:
         raw = text_map(await self.redis.hgetall(self.keys.job(job_id)))

@@ -8,22 +8,23 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Path, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import Json
 
-from api.errors import Invalid, RateLimited, Unavailable, error_responses
-from api.limits import job_time_limit
+from api.errors import Conflict, Invalid, RateLimited, Unavailable, error_responses
+from api.limits import check_job, check_problem
 from api.schemas import ADD_PROBLEM, BatchParameters, BatchRequest, BatchView
 from api.security import Caller, owned
 from api.services import Services, get_services
+from api.settings import APISettings
 from api.views import batch_view
 from selfdebug.datasets import parse_problems
 from selfdebug.errors import SelfDebugError
 from selfdebug.options import Strategy
 from selfdebug.problems import Problem, ProblemKind
 from workers.batches import finalize, record_of
-from workers.errors import CapReached
+from workers.errors import CapReached, QuotaReached
 from workers.models import Batch, BatchSpec, JobSpec, ProblemRef
 
 __all__ = ["router"]
@@ -82,7 +83,10 @@ def _file_name(filename: str | None) -> str:
     return name or "upload"
 
 
-def _pairs(problems: list[Problem]) -> Pairs:
+def _pairs(problems: list[Problem], settings: APISettings, where: str) -> Pairs:
+    """The problems a client sent (inline or as JSONL), each within the limits a job's problem has."""
+    for index, problem in enumerate(problems):
+        check_problem(settings, problem, f"{where}[{index}]")
     ids = [p.task_id for p in problems]
     if len(set(ids)) != len(ids):
         raise Invalid("task ids repeat within the batch")
@@ -102,9 +106,9 @@ async def _problems(services: Services, request: BatchRequest) -> Pairs:
             problems = [p.to_problem() for p in request.problems]
         except ValueError as exc:
             raise Invalid(str(exc)) from exc
-    else:
-        problems = await asyncio.to_thread(_parse_jsonl, (request.jsonl or "").encode())
-    return _pairs(problems)
+        return _pairs(problems, services.settings, "problems")
+    problems = await asyncio.to_thread(_parse_jsonl, (request.jsonl or "").encode())
+    return _pairs(problems, services.settings, "jsonl problem")
 
 
 def _select(pairs: Pairs, request: BatchParameters, most: int) -> Pairs:
@@ -129,7 +133,7 @@ async def _submit(services: Services, caller: str, params: BatchParameters, load
     select its problems, store the batch and send its first jobs. ``dataset`` is set when the problems are a
     named dataset's (jobs then refer to them instead of carrying them)."""
     settings = services.settings
-    time_limit = job_time_limit(settings, params.model, params.time_limit)
+    time_limit = check_job(settings, params.model, params.time_limit, params.options)
     pairs = _select(await load(), params, settings.max_batch_problems)
     if not pairs:
         raise Invalid("the batch holds no problems")
@@ -140,7 +144,10 @@ async def _submit(services: Services, caller: str, params: BatchParameters, load
     spec = BatchSpec(source=dataset or "inline", options=params.options, model=params.model,
                      concurrency=concurrency, time_limit=time_limit)
     try:
-        batch_id, to_send = await services.batches.create(caller, spec, specs, cap=settings.max_active_batches)
+        batch_id, to_send = await services.batches.create(caller, spec, specs, cap=settings.max_active_batches,
+                                                          quota=settings.storage_quota)
+    except QuotaReached as exc:
+        raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
     except CapReached as exc:
         raise RateLimited(str(exc), retry_after=30) from exc
     for job_id in to_send:
@@ -182,7 +189,7 @@ async def upload_batch(
 
     async def load() -> Pairs:
         data = await file.read()
-        return _pairs(await asyncio.to_thread(_parse_jsonl, data, name))
+        return _pairs(await asyncio.to_thread(_parse_jsonl, data, name), services.settings, f"{name} problem")
 
     return await _submit(services, caller, options or BatchParameters(), load)
 
@@ -195,11 +202,21 @@ async def get_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) ->
 
 
 @router.delete("/{batch_id}", status_code=202, response_model=BatchView,
-               responses=error_responses(401, 403, 404, 422, 429, 503), summary="Cancel a batch",
+               responses={204: {"description": "Removed (?remove=true): the batch and its jobs are gone."},
+                          **error_responses(401, 403, 404, 409, 422, 429, 503)},
+               summary="Cancel a batch, or remove a finished one",
                description="Sends no more of its jobs and cancels those queued or running; the report covers "
-               "the jobs that ended.")
-async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
+               "the jobs that ended. With ?remove=true, a batch that is no longer running is removed with its jobs "
+               "instead (204), which frees their places in the key's storage quota; a running one is a conflict "
+               "(409): cancel it first.")
+async def cancel_batch(batch_id: BatchId, caller: Caller, services: ServicesDep,
+                       remove: Annotated[bool, Query(description="Remove a finished batch and its jobs.")] = False,
+                       ) -> BatchView | Response:
     await _load_batch(services, batch_id, caller)
+    if remove:
+        if await services.batches.remove(batch_id) == "active":
+            raise Conflict(f"batch {batch_id} is running: cancel it first (DELETE without remove)")
+        return Response(status_code=204)
     await services.batches.request_cancel(batch_id)
     await finalize(services.batches, batch_id, holder=services.holder)
     batch = await _load_batch(services, batch_id, caller)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends
 
 from api.errors import error_responses
+from api.limits import check_execution
 from api.schemas import ExecutionRequest, ExecutionResult
 from api.security import Caller
 from api.services import Services, get_services
@@ -38,6 +39,8 @@ EXAMPLES = {
 async def run_execution(request: Annotated[ExecutionRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
                         services: Annotated[Services, Depends(get_services)]) -> ExecutionResult:
     settings = services.settings
+    stdio = [(case.stdin, case.expected) for case in request.stdio] if request.stdio is not None else None
+    check_execution(settings, request.code, request.tests, request.check, stdio)
     seconds = min(request.timeout or settings.execution_max_timeout, settings.execution_max_timeout)
     limits = Limits(test_timeout=seconds, cpu_time=seconds, job_timeout=settings.execution_job_timeout)
     async with services.execution_slot():

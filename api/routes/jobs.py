@@ -8,7 +8,7 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
 from api.errors import Conflict, Invalid, RateLimited, error_responses
-from api.limits import job_time_limit
+from api.limits import check_job, check_problem
 from api.schemas import ADD_PROBLEM, JobRequest, JobView
 from api.security import Caller, owned
 from api.services import Services, get_services
@@ -16,7 +16,7 @@ from api.settings import MAX_WAIT_SECONDS
 from api.sse import EVENT_ID, EventStreamResponse, event_stream
 from api.views import job_view
 from workers.batches import after_job
-from workers.errors import CapReached
+from workers.errors import CapReached, QuotaReached
 from workers.models import Job, JobSpec, JobStatus
 from workers.store import Finished
 
@@ -58,14 +58,18 @@ async def load_job(services: Services, job_id: str, caller: str) -> Job:
 async def submit_job(request: Annotated[JobRequest, Body(openapi_examples=EXAMPLES)], caller: Caller,
                      services: ServicesDep, response: Response, wait: Wait = 0) -> JobView:
     settings = services.settings
-    time_limit = job_time_limit(settings, request.model, request.time_limit)
+    time_limit = check_job(settings, request.model, request.time_limit, request.options)
     try:
-        spec = JobSpec(problem=request.problem.to_problem(), options=request.options, model=request.model,
-                       time_limit=time_limit)
+        problem = request.problem.to_problem()
     except ValueError as exc:
         raise Invalid(str(exc)) from exc
+    check_problem(settings, problem)
+    spec = JobSpec(problem=problem, options=request.options, model=request.model, time_limit=time_limit)
     try:
-        job_id, first_event = await services.store.create(caller, spec, cap=settings.max_active_jobs)
+        job_id, first_event = await services.store.create(caller, spec, cap=settings.max_active_jobs,
+                                                          quota=settings.storage_quota)
+    except QuotaReached as exc:
+        raise RateLimited(str(exc), retry_after=exc.retry_after) from exc
     except CapReached as exc:
         raise RateLimited(str(exc), retry_after=max(settings.heartbeat_interval, 5.0)) from exc
     await services.send(job_id)
@@ -91,12 +95,19 @@ async def get_job(job_id: JobId, caller: Caller, services: ServicesDep, wait: Wa
 @router.delete("/{job_id}", response_model=JobView,
                responses={202: {"model": JobView, "description": "Cancellation asked; the job stops within a "
                                                                  "heartbeat."},
+                          204: {"description": "Removed (?remove=true): the job's record and events are gone."},
                           **error_responses(401, 403, 404, 409, 422, 429, 503)},
-               summary="Cancel a job", description="A queued job is cancelled at once (200). A running one is told "
-               "to stop: its LLM call is dropped and its sandbox container killed (200 if that happened within a "
-               "few seconds, else 202). Cancelling a job that already ended is a conflict (409).")
-async def cancel_job(job_id: JobId, caller: Caller, services: ServicesDep, response: Response) -> JobView:
+               summary="Cancel a job, or remove an ended one", description="A queued job is cancelled at once "
+               "(200). A running one is told to stop: its LLM call is dropped and its sandbox container killed (200 "
+               "if that happened within a few seconds, else 202). Cancelling a job that already ended is a conflict "
+               "(409). With ?remove=true, an ended job is removed instead (204), which frees its place in the key's "
+               "storage quota; a job not ended yet, or one of a batch's jobs (remove the batch), is a conflict (409).")
+async def cancel_job(job_id: JobId, caller: Caller, services: ServicesDep, response: Response,
+                     remove: Annotated[bool, Query(description="Remove an ended job rather than cancel it.")] = False,
+                     ) -> JobView | Response:
     await load_job(services, job_id, caller)
+    if remove:
+        return await _remove_job(services, job_id)
     outcome = await services.store.request_cancel(job_id)
     if isinstance(outcome, Finished):
         await after_job(services.batches, outcome, services.send, holder=services.holder)
@@ -107,6 +118,16 @@ async def cancel_job(job_id: JobId, caller: Caller, services: ServicesDep, respo
         raise Conflict(f"job {job_id} already {job.status.value}")
     response.status_code = 200 if job.status is JobStatus.CANCELLED else 202
     return job_view(job)
+
+
+async def _remove_job(services: Services, job_id: str) -> Response:
+    outcome = await services.store.remove(job_id)
+    if outcome == "active":
+        raise Conflict(f"job {job_id} has not ended: cancel it first (DELETE without remove)")
+    if outcome not in ("removed", "missing"):
+        raise Conflict(f"job {job_id} belongs to batch {outcome}: remove the batch (DELETE /v1/batches/{outcome}"
+                       "?remove=true)")
+    return Response(status_code=204)
 
 
 @router.get("/{job_id}/events", response_class=StreamingResponse,

@@ -35,6 +35,9 @@ COPY selfdebug selfdebug
 COPY sandbox sandbox
 COPY api api
 COPY workers workers
+COPY selfdebug_client selfdebug_client
+COPY selfdebug_cli selfdebug_cli
+COPY selfdebug_lsp selfdebug_lsp
 RUN /venv/bin/pip install --no-cache-dir --disable-pip-version-check --no-deps .
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1
 # EMBEDDED=1 adds the embedded model (llama-cpp-python's server, compiled here for a portable CPU level, about

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,12 @@ def test_compose_refuses_to_run_without_api_keys() -> None:
     done = subprocess.run([*compose_command(), "-f", str(ROOT / "compose.yaml"), "config"], capture_output=True,
                           text=True, check=False, env=env, cwd=ROOT, timeout=60)
     assert done.returncode != 0 and "SELFDEBUG_API_KEYS" in done.stderr
+
+
+def test_the_image_holds_every_package_the_project_installs() -> None:
+    """The service image copies its packages one by one (so a change to the docs does not rebuild it): each that
+    pyproject.toml installs must be among them, or the image's ``selfdebug`` fails at its first import."""
+    include = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in include}
+    copied = {line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert packages <= copied, f"the Dockerfile does not COPY {sorted(packages - copied)}"

@@ -98,10 +98,17 @@ class Sandbox:
         return self._execute(request, names, limits, cases=cases)
 
     def run_calls(self, program: str, entry_point: str, inputs: Sequence[Sequence[Any]], *,
-                  limits: Limits | None = None) -> RunResult:
-        """Call ``entry_point(*args)`` for each input; each test's ``output`` holds the returned value."""
-        request = {"kind": "calls", "program": program, "entry_point": entry_point,
-                   "inputs": [codec.encode(list(args)) for args in inputs]}
+                  limits: Limits | None = None, digest_over: int | None = None) -> RunResult:
+        """Call ``entry_point(*args)`` for each input; each test's ``output`` holds the returned value.
+
+        ``digest_over``: a value whose JSON takes more bytes than this comes back as its sha256 (``digest``, taken
+        by the runner from the bytes the child sent, never by the child) instead of the value, unless it holds a
+        NaN; compare it with ``value_digest`` of the expected value. Large outputs then cost no transfer.
+        """
+        request: dict[str, Any] = {"kind": "calls", "program": program, "entry_point": entry_point,
+                                   "inputs": [codec.encode(list(args)) for args in inputs]}
+        if digest_over is not None:
+            request["digest_over"] = digest_over
         names = [f"input_{i}" for i in range(len(inputs))]
         return self._execute(request, names, limits)
 
@@ -226,8 +233,9 @@ class AsyncSandbox:
         return await asyncio.to_thread(self.sandbox.run_stdio, program, cases, limits=limits)
 
     async def run_calls(self, program: str, entry_point: str, inputs: Sequence[Sequence[Any]], *,
-                        limits: Limits | None = None) -> RunResult:
-        return await asyncio.to_thread(self.sandbox.run_calls, program, entry_point, inputs, limits=limits)
+                        limits: Limits | None = None, digest_over: int | None = None) -> RunResult:
+        return await asyncio.to_thread(self.sandbox.run_calls, program, entry_point, inputs, limits=limits,
+                                       digest_over=digest_over)
 
     async def run_harness(self, harness: str, *, program: str = "", payload: Any = None,
                           limits: Limits | None = None) -> RunResult:

@@ -68,6 +68,10 @@ class TestResult(BaseModel):
     expected: str | None = None
     actual: str | None = None
     output: Any = None
+    digest: str | None = Field(None, description="In place of ``output`` when a run asked for digests of large values "
+                               "(``digest_over``): the sha256 of the value's JSON, taken by the runner outside the "
+                               "code under test.")
+    value_bytes: int | None = Field(None, description="Bytes of the returned value's JSON (sent or digested).")
     stdout: str = ""
     stderr: str = ""
     judged: Judged | None = Field(None, description="Where the verdict was reached: 'host' (the output was compared "

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 from sandbox.models import ExceptionInfo, TestResult, Verdict
@@ -25,6 +26,7 @@ MAX_TRACEBACK = 100  # traceback lines kept
 # JSON levels kept in a returned value: the codec stops at 200 levels of Python data (up to 2 JSON levels each).
 MAX_DEPTH = 450
 TOO_DEEP = "<nested too deeply>"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 STATUS = {
     "ok": Verdict.PASSED,
@@ -98,6 +100,11 @@ def _clean(value: Any, depth: int) -> Any:
 
 def plain_data(value: Any) -> Any:
     """JSON data with every string made encodable and nesting past ``MAX_DEPTH`` levels cut off."""
+    kind = type(value)
+    if value is None or kind is bool or kind is int or kind is float:
+        return value
+    if kind is str:
+        return _encodable(value)
     try:
         # At C speed: most values are fine as they are, and then nothing is copied.
         json.dumps(value, ensure_ascii=False, check_circular=False).encode("utf-8")
@@ -151,13 +158,20 @@ def read_test(name: str, raw: Any, *, decode: bool) -> TestResult:
                 output = codec.decode(output)
         except Exception as exc:  # a value the codec cannot rebuild is not the program's fault: it is ours
             return _unreadable(name, f"the returned value could not be decoded ({type(exc).__name__})")
+    digest = raw.get("digest")
+    if digest is not None and not (isinstance(digest, str) and _SHA256.fullmatch(digest)):
+        return _unreadable(name, "the digest of the returned value is no sha256")
+    size = raw.get("bytes")
+    value_bytes = size if type(size) is int and size >= 0 else None
     status = raw.get("status")
     verdict = STATUS.get(status) if isinstance(status, str) else None
     message = plain_text(raw.get("message"), MAX_TEXT)
     if verdict is None:
         verdict = Verdict.SANDBOX_ERROR
         message = message or f"the runner reported an unknown status {plain_text(status, MAX_NAME)!r}"
-    return TestResult(
+    # Every field is of its type already (made so above): no validation, which cost more than the rest of this
+    # function, with a thousand results a run.
+    return TestResult.model_construct(
         name=name,
         verdict=verdict,
         duration=read_seconds(raw.get("duration")),
@@ -168,6 +182,8 @@ def read_test(name: str, raw: Any, *, decode: bool) -> TestResult:
         expected=_optional_text(raw.get("expected"), MAX_TEXT),
         actual=_optional_text(raw.get("actual"), MAX_TEXT),
         output=output,
+        digest=digest,
+        value_bytes=value_bytes,
         stdout=plain_text(raw.get("stdout")),
         stderr=plain_text(raw.get("stderr")),
     )

@@ -96,8 +96,8 @@ class GuardedSandbox(AsyncSandbox):
         return _checked(await super().run_stdio(program, cases, limits=limits))
 
     async def run_calls(self, program: str, entry_point: str, inputs: Sequence[Sequence[Any]], *,
-                        limits: Limits | None = None) -> RunResult:
-        return _checked(await super().run_calls(program, entry_point, inputs, limits=limits))
+                        limits: Limits | None = None, digest_over: int | None = None) -> RunResult:
+        return _checked(await super().run_calls(program, entry_point, inputs, limits=limits, digest_over=digest_over))
 
     async def run_harness(self, harness: str, *, program: str = "", payload: Any = None,
                           limits: Limits | None = None) -> RunResult:

@@ -174,7 +174,14 @@ class Child:
         self._setitimer = signal.setitimer
 
     def report(self, event: dict[str, Any]) -> None:
-        data = (self._dumps({**event, "k": self._token}, default=safe_repr) + "\n").encode("utf-8", "replace")
+        """One event line; a returned value goes on a line of its own right after it (its length announced as "v"),
+        so the runner can take its digest from the bytes without parsing them (see runner.py)."""
+        event = {**event, "k": self._token}
+        value = b""
+        if "value" in event:
+            value = (self._dumps(event.pop("value"), default=safe_repr) + "\n").encode("utf-8", "replace")
+            event["v"] = len(value) - 1
+        data = (self._dumps(event, default=safe_repr) + "\n").encode("utf-8", "replace") + value
         view = memoryview(data)
         while view:
             view = view[self._write(self.report_fd, view) :]
@@ -248,7 +255,7 @@ class Child:
             if kind != "stdio":
                 stdout = sys.stdout = CappedText(self.limits["output_bytes"])
                 stderr = sys.stderr = CappedText(self.limits["output_bytes"])
-            self.report({"e": "start", "i": index})
+            # No "start" event: the runner takes a unit to start when the one before it (or the load) ends.
             started = self._clock()
             result: dict[str, Any] = {}
             try:

@@ -9,10 +9,12 @@ travels as its (bounded) repr, which can only compare equal to the same repr.
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import math
 from typing import Any
 
-__all__ = ["MAX_REPR", "Opaque", "decode", "encode", "is_plain_list"]
+__all__ = ["MAX_REPR", "Opaque", "decode", "encode", "is_plain_list", "value_digest"]
 
 MAX_REPR = 1000
 _MAX_DEPTH = 200
@@ -145,3 +147,9 @@ def decode(data: Any) -> Any:
             raise ValueError(f"an opaque value's text must be a string, not {type(body).__name__}")
         return Opaque(body)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def value_digest(value: Any) -> str:
+    """The sha256 of ``value``'s JSON exactly as the child sends it (``json.dumps(encode(value))``), so that it
+    equals the digest the runner takes of a returned value that is the same (see ``Sandbox.run_calls``)."""
+    return hashlib.sha256(json.dumps(encode(value)).encode()).hexdigest()

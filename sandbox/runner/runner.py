@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -49,6 +51,10 @@ GRACE = 0.5  # seconds the watchdog allows past a unit's limit before it kills, 
 REPLY_SHARE = 16
 MIN_REPLY_BYTES = 1 << 20
 MAX_REPORT_LINE = 1 << 24  # a report line longer than this is not one of the child's own (those are bounded)
+PIPE_BYTES = 1 << 20  # the report pipe's buffer: a large returned value crosses in fewer wake-ups
+# How NaN looks in a value's JSON (the codec's tag, as json.dumps spaces it): a value holding one is never sent as
+# a digest, since NaN is unequal to itself and two equal digests would then claim too much.
+NAN = b'{"$f": "nan"}'
 EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
 CLEAN_TIMEOUT = 10.0  # seconds the cleaner may take before the container is declared unclean
 CLEAN_ATTEMPTS = 3
@@ -94,6 +100,7 @@ class Watch:
         self.req = req
         self.limits = req["limits"]
         self.indices = indices
+        self.position = {index: k for k, index in enumerate(indices)}
         self.job_deadline = job_deadline
         self.results: dict[int, dict[str, Any]] = {}
         self.current: int | None = None
@@ -106,6 +113,9 @@ class Watch:
         self.err = bytearray()
         self.report_buf = bytearray()
         self.pid = 0
+        self.pending_value: dict[str, Any] | None = None  # an "end" whose value is the next line
+        digest_over = req.get("digest_over")
+        self.digest_over = digest_over if type(digest_over) is int and digest_over >= 0 else None
 
     def spawn(self, zygote: Zygote, stdin: bytes) -> int:
         """Have the zygote fork the child; it reads this job from a memfd of its own (a fresh one per child, so a
@@ -113,6 +123,8 @@ class Watch:
         job = memfd("job", json.dumps({"req": self.req, "indices": self.indices, "token": self.token}).encode())
         stdin_fd = memfd("stdin", stdin)
         pipes = {name: os.pipe() for name in ("report", "out", "err")}
+        with contextlib.suppress(OSError):  # not everywhere (gVisor may refuse): then the default size
+            fcntl.fcntl(pipes["report"][1], fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
             pid: int = zygote.spawn([job, stdin_fd, pipes["report"][1], pipes["out"][1], pipes["err"][1]])
         except BaseException:
@@ -139,6 +151,9 @@ class Watch:
                 os.kill(target, signal.SIGKILL)
 
     def on_report(self, line: bytes | bytearray) -> None:
+        if self.pending_value is not None:
+            self.on_value(line)
+            return
         if len(line) > MAX_REPORT_LINE:
             return
         try:
@@ -157,6 +172,7 @@ class Watch:
             self.load_error = {"status": "timeout", "message": "time limit exceeded while loading"}
         elif kind == "load":
             self.loaded = True
+            self.next_unit(None)
         elif kind == "ready":
             self.ready = True
         elif kind == "load_error":
@@ -164,16 +180,55 @@ class Watch:
         elif kind == "start" and event.get("i") in self.indices:
             self.current = event["i"]
             self.unit_started = time.monotonic()
-        elif kind == "end" and event.get("i") == self.current:
+        elif kind == "end" and event.get("i") == self.current and self.current is not None:
+            for field in ("digest", "bytes"):  # the runner's own fields: whatever the child says there is dropped
+                event.pop(field, None)
             if overran and event.get("status") == "ok":
                 event.update(status="timeout", message="time limit exceeded (the code caught the timeout)")
-            self.results[event.pop("i")] = event
-            self.current = None
+            if "v" in event:
+                self.pending_value = event  # the unit ends when its value has come
+            else:
+                self.settle(event)
+
+    def settle(self, event: dict[str, Any]) -> None:
+        """A unit's result is in; the next unit starts now (the child runs them in order, with no event between)."""
+        index = event.pop("i")
+        self.results[index] = event
+        self.next_unit(index)
+
+    def next_unit(self, finished: int | None) -> None:
+        position = 0 if finished is None else self.position[finished] + 1
+        self.current = self.indices[position] if position < len(self.indices) else None
+        self.unit_started = time.monotonic()
+
+    def on_value(self, line: bytes | bytearray) -> None:
+        """The line after an "end" that announced a value of ``v`` bytes: the value's JSON. Over ``digest_over``
+        bytes only its sha256 goes back (``digest``), taken here from the bytes the child sent: the host compares
+        it with the digest of the expected value's JSON, so equal digests mean the very bytes that would have
+        decoded to the expected value. The child never computes a digest."""
+        event, self.pending_value = self.pending_value or {}, None
+        size = event.pop("v", None)
+        if type(size) is not int or len(line) != size:
+            event.update(status="error", message="the report of the returned value was broken")
+            event.pop("value", None)
+        elif self.digest_over is not None and size > self.digest_over and NAN not in line:
+            event["digest"] = hashlib.sha256(line).hexdigest()
+            event["bytes"] = size
+            self.budget.left += size  # nothing of it is kept for the reply
+        elif size > MAX_REPORT_LINE:
+            event.update(status="output_limit", message=f"the returned value took more than {MAX_REPORT_LINE} bytes")
+        else:
+            try:
+                event["value"] = json.loads(line)
+                event["bytes"] = size
+            except (ValueError, RecursionError):
+                event.update(status="error", message="the report of the returned value was broken")
+        self.settle(event)
 
     def drain(self, fd: int) -> bool:
         """Read what is ready on ``fd``; return False at end of file."""
         try:
-            data = os.read(fd, 1 << 16)
+            data = os.read(fd, PIPE_BYTES)
         except OSError:
             return False
         if not data:

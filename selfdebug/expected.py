@@ -36,14 +36,19 @@ __all__ = [
     "sandbox_fingerprint",
 ]
 
-REFERENCE_FORMAT = 2  # bump when the way expected outputs are computed or keyed changes: old cache files then miss
+REFERENCE_FORMAT = 3  # bump when the way expected outputs are computed or keyed changes: old cache files then miss
 RTOL = 1e-7  # evalplus compares floats like np.allclose(rtol=1e-07)
 DEFAULT_FLOAT_ATOL = 1e-6  # evalplus's tolerance for float outputs when the problem sets none
-DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_SIZE = 1000
 DEFAULT_CHUNK_BYTES = 4 << 20
 FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
+KEYS_REMEMBERED = 4096  # problems whose cache keys a store remembers (holding the problem, so its id stays its own)
 DEFAULT_MEMORY_ENTRIES = 256  # problems whose expected outputs a store keeps in memory (the rest: on disk)
 NUMBER_SIZE = 24  # bytes taken for a number, bool or null in a long list: a float's most, so never an underestimate
+# Returned values whose JSON takes more bytes than this come back from the sandbox as their sha256 only (see
+# ``Sandbox.run_calls``): equal to the expected value's digest, they pass without crossing over; otherwise they are
+# fetched whole and compared as values. The canonical solution's are kept the same way.
+DIGEST_OVER = 4096
 MIN_JOB_TIME = 0.1  # seconds: the sandbox wants a positive job time
 # How the sandbox marks the inputs a run never started, because its job time or its reply budget ran out.
 _NOT_REACHED = "before this test"
@@ -169,15 +174,21 @@ class CallPlan:
     job_time: Callable[[list[int], int], float | None] = lambda _chunk, _timeouts_left: None
     deadline: float | None = None  # time.monotonic() after which no new run starts
     max_timeouts: int | None = None  # timeouts (first tries and retries alike) after which the rest is left unrun
+    digest_over: int | None = None  # values larger than this come back as digests (``Sandbox.run_calls``)
     largest_seen: int = field(default=0, init=False)
 
+    def reply_size(self, size: int) -> int:
+        """What a value of ``size`` bytes adds to a run's reply."""
+        return size if self.digest_over is None else min(size, self.digest_over)
+
     def next_chunk(self, pending: list[int], cap: int) -> list[int]:
-        if self.sizes is None and self.largest_seen == 0:
+        if self.sizes is None and self.largest_seen == 0 and self.digest_over is None:
             return pending[: min(cap, FIRST_CHUNK)]
         chunk: list[int] = []
         total = 0
+        unknown = max(self.largest_seen, self.digest_over or 0)  # with digests, no value adds more than that
         for index in pending[:cap]:
-            size = self.sizes[index] if self.sizes is not None else self.largest_seen
+            size = self.reply_size(self.sizes[index]) if self.sizes is not None else unknown
             if chunk and total + size > self.chunk_bytes:
                 break
             chunk.append(index)
@@ -276,7 +287,10 @@ class _Runs:
         if self.wrapped:
             program += _WRAPPER.replace("TAG", repr(_BIG_INT_TAG)).replace("ENTRY", repr(entry_point))
             entry_point = _WRAPPER_NAME
-        run = self.sandbox.run_calls(program, entry_point, [self.inputs[i] for i in chunk], limits=limits)
+        # Digests only of plain values: the wrapper's tagged ints would never match the expected value's digest.
+        digest_over = None if self.wrapped else plan.digest_over
+        run = self.sandbox.run_calls(program, entry_point, [self.inputs[i] for i in chunk], limits=limits,
+                                     digest_over=digest_over)
         if run.verdict is Verdict.SANDBOX_ERROR and len(chunk) > 1:
             # The sandbox gave up on the run (a reply too big for the runner's memory kills its container):
             # go on one input a run, so only an input that breaks the sandbox on its own is lost.
@@ -308,7 +322,8 @@ class _Runs:
                 continue
             self.results[index] = test
             if test.passed and self.plan.sizes is None:  # sizes known: no need to walk a large output
-                self.plan.largest_seen = max(self.plan.largest_seen, approximate_size(test.output))
+                size = test.value_bytes if test.value_bytes is not None else approximate_size(test.output)
+                self.plan.largest_seen = max(self.plan.largest_seen, self.plan.reply_size(size))
         pending = [index for index in self.pending if index not in reached]
         # Retries go last, so they run in a later run than the one that went wrong.
         self.pending = [i for i in pending if i not in self.retried] + [i for i in pending if i in self.retried]
@@ -351,14 +366,31 @@ def sandbox_fingerprint(sandbox: Sandbox) -> str:
 
 @dataclass
 class Reference:
-    """The canonical solution's outputs on a problem's base inputs, then its plus inputs."""
+    """The canonical solution's outputs on a problem's base inputs, then its plus inputs.
+
+    A large output is kept as its digest only (``digests``, with ``known`` False and ``outputs`` None there): a
+    program whose output has the same digest passes without either value crossing over; any other is compared
+    with the value itself, which ``ReferenceStore.complete`` computes again when it is needed.
+    """
 
     n_base: int
     outputs: list[Any]
     durations: list[float]
-    sizes: list[int]
+    sizes: list[int]  # bytes of each output's JSON
     defined: list[bool]  # False where the canonical solution raised: such inputs define nothing
+    digests: list[str | None] = field(default_factory=list)
+    known: list[bool] = field(default_factory=list)  # whether ``outputs`` holds the value (else only its digest)
     sandbox_failed: bool = False
+
+    def add(self, test: TestResult | None) -> None:
+        """Append one input's result (None: not run)."""
+        self.outputs.append(None if test is None else test.output)
+        self.durations.append(0.0 if test is None else test.duration)
+        size = None if test is None else test.value_bytes
+        self.sizes.append(size if size is not None else approximate_size(None if test is None else test.output))
+        self.defined.append(test is not None and test.passed)
+        self.digests.append(None if test is None else test.digest)
+        self.known.append(test is not None and test.digest is None)
 
 
 class ReferenceStore:
@@ -380,6 +412,8 @@ class ReferenceStore:
         self._memory: OrderedDict[str, Reference] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self._completing = threading.Lock()
+        self._keys: dict[int, tuple[Problem, str, str]] = {}  # id(problem) -> (problem, fingerprint, key)
 
     def get(self, problem: Problem) -> Reference:
         key = self.key(problem)
@@ -395,11 +429,26 @@ class ReferenceStore:
                 return found
             reference = self._load_or_compute(problem, key)
             with self._guard:
-                self._memory[key] = reference
-                while len(self._memory) > self.memory_entries:
-                    self._memory.popitem(last=False)
+                self._remember(key, reference)
                 self._locks.pop(key, None)  # whoever comes later finds it in memory (or, evicted, on disk)
             return reference
+
+    def _remember(self, key: str, reference: Reference) -> None:
+        self._memory[key] = reference
+        while len(self._memory) > self.memory_entries:
+            self._memory.popitem(last=False)
+
+    def peek(self, problem: Problem) -> Reference | None:
+        """The reference if it is in memory or on disk, without computing it (None: it would have to be)."""
+        key = self.key(problem)
+        with self._guard:
+            found = self._recall(key)
+        if found is None:
+            found = self._load(self._path(key))
+            if found is not None:
+                with self._guard:
+                    self._remember(key, found)
+        return found
 
     def _recall(self, key: str) -> Reference | None:
         if key in self._memory:
@@ -408,10 +457,20 @@ class ReferenceStore:
 
     def key(self, problem: Problem) -> str:
         """The digest of what decides the problem's expected outputs (see the class docstring)."""
+        fingerprint = sandbox_fingerprint(self.sandbox)
+        # Remembered per problem object (problems are never changed in place): a problem's inputs take a while to
+        # encode, and the key is asked for more than once per sample.
+        known = self._keys.get(id(problem))
+        if known is not None and known[0] is problem and known[1] == fingerprint:
+            return known[2]
         material = json.dumps([REFERENCE_FORMAT, problem.entry_point, problem.canonical_solution,
-                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs),
-                               sandbox_fingerprint(self.sandbox)])
-        return hashlib.sha256(material.encode()).hexdigest()
+                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs), fingerprint])
+        key = hashlib.sha256(material.encode()).hexdigest()
+        with self._guard:
+            self._keys[id(problem)] = (problem, fingerprint, key)
+            while len(self._keys) > KEYS_REMEMBERED:
+                del self._keys[next(iter(self._keys))]
+        return key
 
     def path(self, problem: Problem) -> Path:
         return self._path(self.key(problem))
@@ -419,14 +478,39 @@ class ReferenceStore:
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / f"{key}.json.gz"
 
-    def _load_or_compute(self, problem: Problem, key: str) -> Reference:
-        path = self._path(key)
+    def complete(self, problem: Problem, reference: Reference, indices: Sequence[int]) -> None:
+        """Compute again, whole, the outputs at ``indices`` that the reference holds as digests only (a program's
+        output differed from them by digest, so the values must be compared). They stay in memory, not on disk."""
+        with self._completing:
+            wanted = sorted({index for index in indices if not reference.known[index]})
+            if not wanted:
+                return
+            inputs = [*(problem.base_inputs or []), *(problem.plus_inputs or [])]
+            plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
+                            sizes=[reference.sizes[index] for index in wanted])
+            results = run_calls_bounded(self.sandbox, problem.canonical_solution or "", problem.entry_point or "",
+                                        [inputs[index] for index in wanted], plan)
+            for index, test in zip(wanted, results, strict=True):
+                if test is not None and test.passed and test.digest is None:
+                    reference.outputs[index] = test.output
+                    reference.known[index] = True
+
+    @staticmethod
+    def _load(path: Path) -> Reference | None:
         try:
             data = json.loads(gzip.decompress(path.read_bytes()))
+            digests = data["digests"]
             return Reference(n_base=data["n_base"], outputs=[_unwrap(codec.decode(o)) for o in data["outputs"]],
-                             durations=data["durations"], sizes=data["sizes"], defined=data["defined"])
+                             durations=data["durations"], sizes=data["sizes"], defined=data["defined"],
+                             digests=digests, known=[digest is None for digest in digests])
         except (OSError, EOFError, ValueError, KeyError, TypeError):
-            pass  # absent or unreadable: compute it again
+            return None  # absent or unreadable: computed again
+
+    def _load_or_compute(self, problem: Problem, key: str) -> Reference:
+        path = self._path(key)
+        found = self._load(path)
+        if found is not None:
+            return found
         reference, cacheable = self._compute(problem)
         if cacheable:
             self._save(path, reference)
@@ -434,23 +518,16 @@ class ReferenceStore:
 
     def _compute(self, problem: Problem) -> tuple[Reference, bool]:
         base, plus = problem.base_inputs or [], problem.plus_inputs or []
-        plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes)
+        plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, digest_over=DIGEST_OVER)
         results = run_calls_bounded(self.sandbox, problem.canonical_solution or "", problem.entry_point or "",
                                     [*base, *plus], plan)
         reference = Reference(n_base=len(base), outputs=[], durations=[], sizes=[], defined=[])
         cacheable = True
         for test in results:
+            reference.add(test)
             if test is None:  # cannot happen with a plan that has no budget; treat as a failed sandbox
                 reference.sandbox_failed, cacheable = True, False
-                reference.outputs.append(None)
-                reference.durations.append(0.0)
-                reference.sizes.append(0)
-                reference.defined.append(False)
                 continue
-            reference.outputs.append(test.output)
-            reference.durations.append(test.duration)
-            reference.sizes.append(approximate_size(test.output))
-            reference.defined.append(test.passed)
             # A timeout may be load on the machine rather than the program: keep it in memory only, retry later.
             cacheable = cacheable and test.verdict not in (Verdict.TIMEOUT, Verdict.SANDBOX_ERROR)
             reference.sandbox_failed = reference.sandbox_failed or test.verdict is Verdict.SANDBOX_ERROR
@@ -459,8 +536,11 @@ class ReferenceStore:
     @staticmethod
     def _save(path: Path, reference: Reference) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"n_base": reference.n_base, "outputs": [codec.encode(_widen(o)) for o in reference.outputs],
-                "durations": reference.durations, "sizes": reference.sizes, "defined": reference.defined}
+        # Only what was computed at first: outputs that ``complete`` added later stay digests here.
+        outputs = [codec.encode(_widen(o)) if d is None else None for o, d in zip(reference.outputs,
+                                                                                reference.digests, strict=True)]
+        data = {"n_base": reference.n_base, "outputs": outputs, "durations": reference.durations,
+                "sizes": reference.sizes, "defined": reference.defined, "digests": reference.digests}
         temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         # Level 1: some problems' outputs are large (HumanEval/15's reach 147 MB of JSON) and compress ~10x.
         temporary.write_bytes(gzip.compress(json.dumps(data).encode(), compresslevel=1))

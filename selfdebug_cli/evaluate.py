@@ -3,6 +3,7 @@ evaluators."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,9 @@ def evaluate(
         for sample in chosen:  # before any container starts: a wrong task_id should fail in a second
             if sample.task_id not in problems:
                 raise UnknownTaskError(sample.task_id, problems.name, source=str(samples), line=sample.line)
+        # The problems and samples live as long as the command: out of every garbage collection from here on (the
+        # evalplus inputs are millions of objects, which each full collection walked again).
+        gc.freeze()
         with Sandbox(SandboxSettings()) as sandbox, tqdm(total=len(chosen), desc="evaluating", unit="sample") as bar:
 
             def advance(_result: SampleResult) -> None:

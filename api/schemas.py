@@ -18,14 +18,18 @@ from workers.models import BatchStatus, JobStatus, JobVerdict
 __all__ = [
     "ADD_PROBLEM",
     "BatchLinks",
+    "BatchPage",
     "BatchParameters",
     "BatchRequest",
+    "BatchSummary",
     "BatchView",
     "ExecutionRequest",
     "ExecutionResult",
     "Health",
     "JobLinks",
+    "JobPage",
     "JobRequest",
+    "JobSummary",
     "JobTiming",
     "JobUsage",
     "JobView",
@@ -168,6 +172,41 @@ class JobView(BaseModel):
     links: JobLinks
 
 
+class JobSummary(BaseModel):
+    """A job as ``GET /v1/jobs`` lists it: its status and outcome, without its problem or record (``GET
+    /v1/jobs/{id}`` has them)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b", "status": "succeeded", "task_id": "demo/add",
+        "created_at": "2025-01-01T12:00:00Z", "finished_at": "2025-01-01T12:00:02Z",
+        "options": {"strategy": "post_execution"}, "verdict": {"source": "hidden_tests", "passed": True,
+                                                               "verdict": "passed"},
+        "links": {"job": "/v1/jobs/3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b",
+                  "events": "/v1/jobs/3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b/events"},
+    }]})
+
+    id: str
+    status: JobStatus
+    task_id: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reason: str | None = None
+    cancel_requested: bool = False
+    batch_id: str | None = None
+    options: DebugOptions
+    model: str | None = None
+    verdict: JobVerdict | None = None
+    links: JobLinks
+
+
+class JobPage(BaseModel):
+    """One page of the caller's jobs, newest first."""
+
+    items: list[JobSummary]
+    next_cursor: str | None = Field(None, description="Pass it as ?cursor= for the next page; null: no more.")
+
+
 # ---------------------------------------------------------------- batches
 
 
@@ -213,6 +252,7 @@ class BatchRequest(BatchParameters):
 class BatchLinks(BaseModel):
     batch: str
     results: str
+    events: str
 
 
 class BatchView(BaseModel):
@@ -221,7 +261,8 @@ class BatchView(BaseModel):
         "done": 4, "jobs": {"queued": 4, "running": 2, "succeeded": 4, "failed": 0, "cancelled": 0},
         "concurrency": 2, "options": {"strategy": "in_execution"}, "created_at": "2025-01-01T12:00:00Z",
         "links": {"batch": "/v1/batches/9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e",
-                  "results": "/v1/batches/9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e/results"},
+                  "results": "/v1/batches/9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e/results",
+                  "events": "/v1/batches/9b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e/events"},
     }]})
 
     id: str
@@ -239,6 +280,31 @@ class BatchView(BaseModel):
     report: StrategyReport | None = Field(None, description="pass@1 by iteration, the bias table, tokens, time.")
     report_markdown: str | None = None
     links: BatchLinks
+
+
+class BatchSummary(BaseModel):
+    """A batch as ``GET /v1/batches`` lists it: its progress, without per-status counts or report (``GET
+    /v1/batches/{id}`` has them)."""
+
+    id: str
+    status: BatchStatus
+    source: str
+    total: int
+    done: int
+    concurrency: int
+    options: DebugOptions
+    model: str | None = None
+    created_at: datetime
+    finished_at: datetime | None = None
+    cancel_requested: bool = False
+    links: BatchLinks
+
+
+class BatchPage(BaseModel):
+    """One page of the caller's batches, newest first."""
+
+    items: list[BatchSummary]
+    next_cursor: str | None = Field(None, description="Pass it as ?cursor= for the next page; null: no more.")
 
 
 # ---------------------------------------------------------------- executions

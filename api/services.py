@@ -21,8 +21,10 @@ from sandbox import AsyncSandbox, SandboxSettings
 from sandbox.errors import SandboxError
 from selfdebug.datasets import Dataset, load_dataset
 from workers.app import make_celery, sender
+from workers.batch_events import BatchEvents
 from workers.batch_store import BatchStore
 from workers.connection import async_redis
+from workers.listing import Listing
 from workers.store import JobStore
 from workers.sweeper import sweep
 
@@ -40,8 +42,10 @@ class Services:
         # serve: however many are open, the pool above stays free for every other request (api.streams).
         self.stream_redis = async_redis(settings, max_connections=settings.max_streams)
         self.stream_store = JobStore(self.stream_redis, settings)
+        self.batch_events = BatchEvents(self.stream_redis, settings)
         self.streams = StreamLimits(self.redis, settings)
         self.batches = BatchStore(self.redis, settings, self.store)
+        self.listing = Listing(self.redis, settings)
         self._send = sender(make_celery(settings))
         self.holder = f"api:{socket.gethostname()}:{os.getpid()}"
         self._sandbox: AsyncSandbox | None = None

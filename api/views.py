@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from api.schemas import (
     BatchLinks,
+    BatchSummary,
     BatchView,
     ExecutionResult,
     JobLinks,
+    JobSummary,
     JobTiming,
     JobUsage,
     JobView,
@@ -15,9 +17,10 @@ from api.schemas import (
 )
 from sandbox import RunResult
 from selfdebug.report import StrategyReport
+from workers.listing import Listed
 from workers.models import Batch, Job
 
-__all__ = ["batch_view", "execution_result", "job_view"]
+__all__ = ["batch_summary", "batch_view", "execution_result", "job_summary", "job_view"]
 
 MAX_OUTPUT_SHOWN = 10_000  # characters of a test's stdout or stderr in an execution result
 
@@ -44,7 +47,21 @@ def job_view(job: Job) -> JobView:
         model=spec.model, time_limit=spec.time_limit,
         final_program=record.final_program if record is not None else None,
         verdict=result.verdict if result is not None else None, usage=usage, timing=timing, record=record,
-        links=JobLinks(job=f"/v1/jobs/{job.id}", events=f"/v1/jobs/{job.id}/events"),
+        links=_job_links(job),
+    )
+
+
+def _job_links(job: Job) -> JobLinks:
+    return JobLinks(job=f"/v1/jobs/{job.id}", events=f"/v1/jobs/{job.id}/events")
+
+
+def job_summary(listed: Listed) -> JobSummary:
+    job = listed.job
+    return JobSummary(
+        id=job.id, status=job.status, task_id=job.spec.task_id, created_at=timestamp(job.created_at) or job.created_at,
+        started_at=timestamp(job.started_at), finished_at=timestamp(job.finished_at), reason=job.reason,
+        cancel_requested=job.cancel_requested, batch_id=job.batch_id, options=job.spec.options, model=job.spec.model,
+        verdict=listed.verdict, links=_job_links(job),
     )
 
 
@@ -55,8 +72,21 @@ def batch_view(batch: Batch, counts: dict[str, int]) -> BatchView:
         created_at=timestamp(batch.created_at) or batch.created_at, finished_at=timestamp(batch.finished_at),
         cancel_requested=batch.cancel_requested,
         report=StrategyReport.model_validate(batch.report) if batch.report else None,
-        report_markdown=batch.report_markdown,
-        links=BatchLinks(batch=f"/v1/batches/{batch.id}", results=f"/v1/batches/{batch.id}/results"),
+        report_markdown=batch.report_markdown, links=_batch_links(batch),
+    )
+
+
+def _batch_links(batch: Batch) -> BatchLinks:
+    return BatchLinks(batch=f"/v1/batches/{batch.id}", results=f"/v1/batches/{batch.id}/results",
+                      events=f"/v1/batches/{batch.id}/events")
+
+
+def batch_summary(batch: Batch) -> BatchSummary:
+    return BatchSummary(
+        id=batch.id, status=batch.status, source=batch.spec.source, total=batch.total, done=batch.done,
+        concurrency=batch.spec.concurrency, options=batch.spec.options, model=batch.spec.model,
+        created_at=timestamp(batch.created_at) or batch.created_at, finished_at=timestamp(batch.finished_at),
+        cancel_requested=batch.cancel_requested, links=_batch_links(batch),
     )
 
 

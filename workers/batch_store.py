@@ -15,6 +15,7 @@ from typing import Any
 
 import redis.asyncio
 
+from workers.batch_events import final_event
 from workers.errors import CapReached
 from workers.keys import Keys
 from workers.models import Batch, BatchSpec, BatchStatus, Job, JobSpec, JobStatus
@@ -133,15 +134,18 @@ class BatchStore:
         status = BatchStatus.CANCELLED if batch.cancel_requested else BatchStatus.SUCCEEDED
         retention = int(self.settings.retention)
         now = time.time()
+        counts = await self.status_counts(batch.id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(k.batch(batch.id), mapping={"status": status.value, "report": json.dumps(report),
                                                   "report_md": markdown, "finished": now})
+            pipe.xadd(k.batch_events(batch.id), {"kind": "status", "data": final_event(
+                status.value, batch.done, batch.total, counts, report)})
             # The owner's quota counts the batch until its record expires.
             pipe.zadd(k.owner_stored_batches(batch.owner), {batch.id: now + retention}, xx=True)
             pipe.srem(k.batches_active, batch.id)
             pipe.srem(k.owner_batches(batch.owner), batch.id)
             pipe.hincrby(k.stats, f"batches_{status.value}", 1)
-            for key in (k.batch(batch.id), k.batch_jobs(batch.id), k.batch_pending(batch.id)):
+            for key in (k.batch(batch.id), k.batch_jobs(batch.id), k.batch_pending(batch.id), k.batch_events(batch.id)):
                 pipe.expire(key, retention)
             pipe.delete(k.batch_lock(batch.id))
             await pipe.execute()

@@ -61,6 +61,18 @@ class Keys:
         """Sorted set: an API key's open event streams (lease ids), scored by when each lease expires."""
         return f"{self.prefix}:owner:{owner}:streams"
 
+    def owner_seq(self, owner: str) -> str:
+        """String: an API key's sequence; each job and batch it creates takes the next number (workers.listing)."""
+        return f"{self.prefix}:owner:{owner}:seq"
+
+    def owner_job_index(self, owner: str) -> str:
+        """Sorted set: an API key's jobs, scored by their sequence number (newest highest); pruned as read."""
+        return f"{self.prefix}:owner:{owner}:job_index"
+
+    def owner_batch_index(self, owner: str) -> str:
+        """Sorted set: an API key's batches, scored by their sequence number; pruned as read."""
+        return f"{self.prefix}:owner:{owner}:batch_index"
+
     def rate(self, owner: str) -> str:
         """String: an API key's rate-limit state (when its next request is due, if sent at the allowed pace)."""
         return f"{self.prefix}:rate:{owner}"
@@ -89,6 +101,10 @@ class Keys:
     def batch_pending(self, batch_id: str) -> str:
         """List: the batch's jobs not sent to the queue yet (bounded concurrency)."""
         return f"{self.prefix}:batch:{batch_id}:pending"
+
+    def batch_events(self, batch_id: str) -> str:
+        """Stream: the batch's progress, its jobs' transitions and its end (workers.batch_events)."""
+        return f"{self.prefix}:batch:{batch_id}:events"
 
     def batch_lock(self, batch_id: str) -> str:
         """String with a TTL: held while one process writes the batch's report."""

@@ -3,13 +3,16 @@ sweeper in any process).
 
 A job's life: ``queued`` -> (CLAIM) ``running`` -> (FINISH) ``succeeded | failed | cancelled``; a sweeper may
 send a running job whose heartbeat stopped back to ``queued`` (REQUEUE). Every transition appends a ``status``
-event to the job's stream, so a client following the stream sees all of them. An ended job may be removed
+event to the job's stream, so a client following the stream sees all of them; a batch's job also appends one to
+its batch's stream (workers.batch_events). Creating files a job or batch in its owner's index, under the next
+number of the owner's sequence (workers.listing). An ended job may be removed
 (REMOVE_JOB), a finished batch with its jobs (REMOVE_BATCH). Creating, ending and removing keep the owner's storage
 quota counted (workers.quota).
 """
 
 from __future__ import annotations
 
+from workers.batch_events import BATCH_EVENT_LUA
 from workers.quota import QUOTA_LUA
 
 __all__ = ["ADVANCE", "CANCEL", "CLAIM", "CREATE_BATCH", "CREATE_JOB", "FINISH", "HEARTBEAT", "RATE", "REMOVE_BATCH",
@@ -32,6 +35,8 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'owner', ARGV[2], 'status', 'queued',
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('SADD', KEYS[4], ARGV[1])
 redis.call('HINCRBY', KEYS[5], 'jobs_submitted', 1)
+local owner_key = ARGV[7] .. ':owner:' .. ARGV[2]
+redis.call('ZADD', owner_key .. ':job_index', redis.call('INCR', owner_key .. ':seq'), ARGV[1])
 local event = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'kind', 'status',
                          'data', cjson.encode({kind='status', status='queued', at=now}))
 account(stored, sizes, total, ARGV[1], 'inf', usage(KEYS[1]) + usage(KEYS[2]))
@@ -75,6 +80,17 @@ redis.call('SADD', KEYS[5], ARGV[1])
 redis.call('ZADD', batches, 'inf', ARGV[1])
 redis.call('HINCRBY', KEYS[6], 'jobs_submitted', n)
 redis.call('HINCRBY', KEYS[6], 'batches_submitted', 1)
+-- The batch takes the next number, its jobs the ones after, in problem order (workers.listing).
+local owner_key = prefix .. ':owner:' .. owner
+local last = redis.call('INCRBY', owner_key .. ':seq', n + 1)
+local first = last - n
+redis.call('ZADD', owner_key .. ':batch_index', first, ARGV[1])
+for i = 11, #ARGV, 2 do
+  redis.call('ZADD', owner_key .. ':job_index', first + (i - 9) / 2, ARGV[i])
+end
+redis.call('HSET', KEYS[1], 'seq', last)
+redis.call('XADD', KEYS[1] .. ':events', '*', 'kind', 'status',
+           'data', cjson.encode({kind='status', status='running', done=0, total=n, at=now}))
 return {'ok', ''}
 """
 
@@ -86,6 +102,7 @@ if not h[1] then return 'missing' end
 if h[1] == 'queued' or h[1] == 'running' then return 'active' end
 if h[3] and h[3] ~= '' then return h[3] end
 redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', ARGV[2] .. ':owner:' .. (h[2] or '') .. ':job_index', ARGV[1])
 local stored, sizes, total = owner_keys(ARGV[2], h[2] or '')
 unaccount(stored, sizes, total, ARGV[1])
 return 'removed'
@@ -98,18 +115,21 @@ local b = redis.call('HMGET', KEYS[1], 'status', 'owner')
 if not b[1] then return 'missing' end
 if b[1] == 'running' then return 'active' end
 local stored, sizes, total, batches = owner_keys(ARGV[2], b[2] or '')
+local owner_key = ARGV[2] .. ':owner:' .. (b[2] or '')
 for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
   redis.call('DEL', ARGV[2] .. ':job:' .. id, ARGV[2] .. ':job:' .. id .. ':events')
+  redis.call('ZREM', owner_key .. ':job_index', id)
   unaccount(stored, sizes, total, id)
 end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[1] .. ':events')
 redis.call('ZREM', batches, ARGV[1])
+redis.call('ZREM', owner_key .. ':batch_index', ARGV[1])
 return 'removed'
 """
 
 # KEYS: job, events, queued, running. ARGV: id, worker, now, maxlen.
 # Returns the run number (1 for the first run), or 0 when the job is not queued (a duplicate message).
-CLAIM = """
+CLAIM = BATCH_EVENT_LUA + """
 if redis.call('HGET', KEYS[1], 'status') ~= 'queued' then return 0 end
 local run = redis.call('HINCRBY', KEYS[1], 'runs', 1)
 redis.call('HSET', KEYS[1], 'status', 'running', 'worker', ARGV[2], 'heartbeat', ARGV[3])
@@ -118,6 +138,10 @@ redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'status',
            'data', cjson.encode({kind='status', status='running', run=run, worker=ARGV[2], at=tonumber(ARGV[3])}))
+local batch = redis.call('HGET', KEYS[1], 'batch')
+if batch and batch ~= '' then
+  job_event(prefix_of(KEYS[1], ARGV[1]), batch, KEYS[1], ARGV[1], {status='running', run=run, at=tonumber(ARGV[3])})
+end
 return run
 """
 
@@ -136,7 +160,7 @@ return 'ok'
 # ARGV: id, expect_status ('' = queued or running), expect_run (''), stale_before ('' = no heartbeat check),
 #       status, reason, result JSON (''), now, maxlen, retention seconds, extra event JSON, key prefix.
 # Returns nil when the condition does not hold, else {batch id or '', batch jobs done, batch total}.
-FINISH = QUOTA_LUA + """
+FINISH = QUOTA_LUA + BATCH_EVENT_LUA + """
 local h = redis.call('HMGET', KEYS[1], 'status', 'runs', 'heartbeat', 'batch', 'owner')
 local status = h[1]
 if status ~= 'queued' and status ~= 'running' then return false end
@@ -156,6 +180,7 @@ d.kind = 'status'
 d.status = ARGV[5]
 if ARGV[6] ~= '' then d.reason = ARGV[6] end
 d.at = tonumber(ARGV[8])
+if type(d.verdict) == 'table' then redis.call('HSET', KEYS[1], 'verdict', cjson.encode(d.verdict)) end  -- listings
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[9], '*', 'kind', 'status', 'data', cjson.encode(d))
 redis.call('EXPIRE', KEYS[1], ARGV[10])
 redis.call('EXPIRE', KEYS[2], ARGV[10])
@@ -171,6 +196,7 @@ if batch ~= '' then
   redis.call('LREM', bk .. ':pending', 0, ARGV[1])
   if enqueued then redis.call('HINCRBY', bk, 'inflight', -1) end
   local done = redis.call('HINCRBY', bk, 'done', 1)
+  job_event(p, batch, KEYS[1], ARGV[1], {status=ARGV[5], reason=d.reason, verdict=d.verdict, at=d.at})
   return {batch, done, tonumber(redis.call('HGET', bk, 'total') or '0')}
 end
 return {'', 0, 0}
@@ -178,8 +204,8 @@ return {'', 0, 0}
 
 # KEYS: job, events, queued, running, stats. ARGV: id, run, stale_before, now, maxlen, reason.
 # A running job whose heartbeat is older than stale_before goes back to the queue. Returns 1 if it did.
-REQUEUE = """
-local h = redis.call('HMGET', KEYS[1], 'status', 'runs', 'heartbeat')
+REQUEUE = BATCH_EVENT_LUA + """
+local h = redis.call('HMGET', KEYS[1], 'status', 'runs', 'heartbeat', 'batch')
 if h[1] ~= 'running' or h[2] ~= ARGV[2] or tonumber(h[3] or '0') > tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], 'status', 'queued', 'queued_at', ARGV[4], 'worker', '')
 redis.call('ZREM', KEYS[4], ARGV[1])
@@ -187,6 +213,10 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 redis.call('HINCRBY', KEYS[5], 'jobs_requeued', 1)
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[5], '*', 'kind', 'status',
            'data', cjson.encode({kind='status', status='queued', reason=ARGV[6], at=tonumber(ARGV[4])}))
+if h[4] and h[4] ~= '' then
+  job_event(prefix_of(KEYS[1], ARGV[1]), h[4], KEYS[1], ARGV[1],
+            {status='queued', reason=ARGV[6], at=tonumber(ARGV[4])})
+end
 return 1
 """
 

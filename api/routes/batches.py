@@ -8,24 +8,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, File, Form, Path, Query, Response, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Form, Header, Path, Query, Response, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import Json
 
 from api.errors import Conflict, Invalid, RateLimited, Unavailable, error_responses
 from api.limits import check_job, check_problem
-from api.schemas import ADD_PROBLEM, BatchParameters, BatchRequest, BatchView
+from api.paging import DEFAULT_PAGE, Cursor, Limit
+from api.schemas import ADD_PROBLEM, BatchPage, BatchParameters, BatchRequest, BatchView
 from api.security import Caller, owned
 from api.services import Services, get_services
 from api.settings import APISettings
-from api.views import batch_view
+from api.sse import EVENT_ID, EVENT_SCHEMA, EventStreamResponse, batch_event_stream
+from api.views import batch_summary, batch_view
 from selfdebug.datasets import parse_problems
 from selfdebug.errors import SelfDebugError
 from selfdebug.options import Strategy
 from selfdebug.problems import Problem, ProblemKind
 from workers.batches import finalize, record_of
 from workers.errors import CapReached, QuotaReached
-from workers.models import Batch, BatchSpec, JobSpec, ProblemRef
+from workers.models import Batch, BatchSpec, BatchStatus, JobSpec, ProblemRef
 
 __all__ = ["router"]
 
@@ -41,6 +43,14 @@ Pairs = list[tuple[str, Problem]]
 PairsLoader = Callable[[], Awaitable[Pairs]]
 JSONL_EXAMPLE = ('{"task_id": "t1", "prompt": "def one():\\n    \\"\\"\\"Return 1.\\"\\"\\"\\n", "entry_point": "one", '
                  '"tests": ["assert one() == 1"]}\n')
+EVENTS_EXAMPLE = ('id: 1700000000000-0\nevent: status\ndata: {"kind": "status", "status": "running", "done": 0, '
+                  '"total": 2}\n\nid: 1700000000040-0\nevent: job\ndata: {"kind": "job", "job_id": '
+                  '"3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b", "task_id": "t1", "status": "running", "run": 1, "done": 0, '
+                  '"total": 2}\n\nid: 1700000002000-0\nevent: job\ndata: {"kind": "job", "job_id": '
+                  '"3f2a9c0e5b7d4e1f8a6b2c3d4e5f6a7b", "task_id": "t1", "status": "succeeded", "verdict": '
+                  '{"source": "hidden_tests", "passed": true, "verdict": "passed"}, "done": 1, "total": 2}\n\n'
+                  '...\n\nid: 1700000004000-0\nevent: status\ndata: {"kind": "status", "status": "succeeded", '
+                  '"done": 2, "total": 2, "jobs": {...}, "report": {...}}\n\n')
 UPLOAD_OPTIONS_EXAMPLE = '{"options": {"strategy": "none"}, "limit": 10, "concurrency": 2}'
 GZIP_MAGIC = b"\x1f\x8b"
 EXAMPLES = {
@@ -194,6 +204,19 @@ async def upload_batch(
     return await _submit(services, caller, options or BatchParameters(), load)
 
 
+@router.get("", response_model=BatchPage, responses=error_responses(401, 422, 429, 503),
+            summary="The caller's batches, newest first", description="Every batch of the calling key (another "
+            "key's never appear), a page at a time: pass a page's `next_cursor` as `?cursor=` for the next; pages "
+            "neither repeat nor skip batches however many are created meanwhile. `?status=` keeps the batches in "
+            "that status (a filtered page may hold fewer than `limit` while more follow: go on while `next_cursor` "
+            "is set). Each batch is shown without its per-status counts and report (`GET /v1/batches/{id}`).")
+async def list_batches(caller: Caller, services: ServicesDep,
+                       status: Annotated[BatchStatus | None, Query(description="Only batches in this status.")]
+                       = None, limit: Limit = DEFAULT_PAGE, cursor: Cursor = None) -> BatchPage:
+    page = await services.listing.batches(caller, limit=limit, cursor=cursor, status=status)
+    return BatchPage(items=[batch_summary(batch) for batch in page.items], next_cursor=page.next_cursor)
+
+
 @router.get("/{batch_id}", response_model=BatchView, responses=error_responses(401, 403, 404, 422, 429, 503),
             summary="A batch: progress, and its report once done")
 async def get_batch(batch_id: BatchId, caller: Caller, services: ServicesDep) -> BatchView:
@@ -246,3 +269,27 @@ async def batch_results(batch_id: BatchId, caller: Caller, services: ServicesDep
             yield json.dumps(record) + "\n"
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
+
+
+@router.get("/{batch_id}/events", response_class=StreamingResponse,
+            responses={200: {"description": "The batch's progress as Server-Sent Events: `event:` is `status` (the "
+                                            "batch's own: `running` when created, then `succeeded` or `cancelled` "
+                                            "with its jobs by status and its report, the last event) or `job` (one "
+                                            "of its jobs started, ended with its reason and verdict, or runs again "
+                                            "after its worker was lost); every event carries `done` and `total`. "
+                                            "`id:` is its position for Last-Event-ID.",
+                             "content": {"text/event-stream": {"schema": EVENT_SCHEMA, "example": EVENTS_EXAMPLE}}},
+                       **error_responses(401, 403, 404, 422, 429, 503)},
+            summary="Follow a batch's progress (SSE)", description="Live, resumable with the Last-Event-ID header "
+            "(or ?after=); the stream ends after the batch's final status event, which carries its report. It "
+            "counts among the key's open streams as a job's does (max_streams_per_key: 429 beyond; an API process "
+            "serves max_streams: 503 beyond).")
+async def batch_events(batch_id: BatchId, caller: Caller, services: ServicesDep,
+                       last_event_id: Annotated[str | None, Header(pattern=EVENT_ID)] = None,
+                       after: Annotated[str | None, Query(pattern=EVENT_ID, description="Like Last-Event-ID.")]
+                       = None) -> StreamingResponse:
+    await _load_batch(services, batch_id, caller)
+    lease = await services.streams.admit(caller)  # 429 or 503 beyond the caps (api.streams)
+    stream = batch_event_stream(services.batch_events, batch_id, last_event_id or after,
+                                ping=services.settings.sse_ping_interval, renew=lease.renew)
+    return EventStreamResponse(stream, lease.release)

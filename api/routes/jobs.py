@@ -9,12 +9,13 @@ from fastapi.responses import StreamingResponse
 
 from api.errors import Conflict, Invalid, RateLimited, error_responses
 from api.limits import check_job, check_problem
-from api.schemas import ADD_PROBLEM, JobRequest, JobView
+from api.paging import DEFAULT_PAGE, Cursor, Limit
+from api.schemas import ADD_PROBLEM, JobPage, JobRequest, JobView
 from api.security import Caller, owned
 from api.services import Services, get_services
 from api.settings import MAX_WAIT_SECONDS
-from api.sse import EVENT_ID, EventStreamResponse, event_stream
-from api.views import job_view
+from api.sse import EVENT_ID, EVENT_SCHEMA, EventStreamResponse, event_stream
+from api.views import job_summary, job_view
 from workers.batches import after_job
 from workers.errors import CapReached, QuotaReached
 from workers.models import Job, JobSpec, JobStatus
@@ -47,6 +48,22 @@ EXAMPLES = {
 
 async def load_job(services: Services, job_id: str, caller: str) -> Job:
     return owned(await services.store.get(job_id), caller, "job", job_id)
+
+
+@router.get("", response_model=JobPage, responses=error_responses(401, 403, 404, 422, 429, 503),
+            summary="The caller's jobs, newest first", description="Every job of the calling key (another key's "
+            "never appear), a page at a time: pass a page's `next_cursor` as `?cursor=` for the next; pages neither "
+            "repeat nor skip jobs however many are created meanwhile. `?status=` keeps the jobs in that status, "
+            "`?batch=` the jobs of one of the key's batches (from its last problem to its first). A filtered page "
+            "may hold fewer than `limit` jobs while more follow: go on while `next_cursor` is set. Each job is "
+            "shown without its problem and record (`GET /v1/jobs/{id}`).")
+async def list_jobs(caller: Caller, services: ServicesDep,
+                    status: Annotated[JobStatus | None, Query(description="Only jobs in this status.")] = None,
+                    batch: Annotated[str | None, Query(pattern=JOB_ID, description="Only this batch's jobs.")] = None,
+                    limit: Limit = DEFAULT_PAGE, cursor: Cursor = None) -> JobPage:
+    in_batch = owned(await services.batches.get(batch), caller, "batch", batch) if batch is not None else None
+    page = await services.listing.jobs(caller, limit=limit, cursor=cursor, status=status, batch=in_batch)
+    return JobPage(items=[job_summary(listed) for listed in page.items], next_cursor=page.next_cursor)
 
 
 @router.post("", status_code=202, response_model=JobView,
@@ -135,7 +152,7 @@ async def _remove_job(services: Services, job_id: str) -> Response:
                                             "(status, program_generated, tests_generated, executed, trace_recorded, "
                                             "feedback_sent, program_repaired, guard, evaluated, finished), `data:` "
                                             "its JSON, `id:` its position for Last-Event-ID.",
-                             "content": {"text/event-stream": {"schema": {"type": "string"}, "example": SSE_EXAMPLE}}},
+                             "content": {"text/event-stream": {"schema": EVENT_SCHEMA, "example": SSE_EXAMPLE}}},
                        **error_responses(401, 403, 404, 422, 429, 503)},
             summary="Follow a job's events (SSE)", description="Live, resumable with the Last-Event-ID header (or "
             "?after=); the stream ends after the job's final status event. A key may have max_streams_per_key "

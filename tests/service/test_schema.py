@@ -70,3 +70,35 @@ def test_the_api_keeps_its_schema(fuzzed_api: ApiServer, redis_db: Any, path: st
     check()
     print(f"{method} {path} {mode.value}: {dict(sorted(statuses.items()))}")
     assert statuses and max(statuses) < 500
+
+
+@pytest.mark.docker
+@pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
+def test_listings_and_a_batch_s_events_keep_the_schema_with_items_in_them(fuzzed_api: ApiServer,
+                                                                          redis_db: Any) -> None:
+    """Generated requests rarely name a real batch or find a page with items: these do, and are checked alike."""
+    schema = schemathesis.openapi.from_url(f"{fuzzed_api.url}/openapi.json")
+    headers = {"Authorization": f"Bearer {KEYS['alice']}"}
+    with fuzzed_api.client(KEYS["alice"]) as alice:
+        job = alice.post("/v1/jobs", json={"problem": {"prompt": "def f():\n    ...\n", "entry_point": "f"}}).json()
+        batch = alice.post("/v1/batches", json={"problems": [{"task_id": f"s/{i}", "prompt": "def f():\n    ...\n",
+                                                              "entry_point": "f"} for i in range(3)]}).json()
+        alice.delete(f"/v1/jobs/{job['id']}")
+        alice.delete(f"/v1/batches/{batch['id']}")  # no worker: its jobs are cancelled at once, its report written
+    cases = [
+        ("/v1/jobs", {"limit": 2}, {}), ("/v1/jobs", {"status": "cancelled"}, {}),
+        ("/v1/jobs", {"batch": batch["id"], "limit": 1, "cursor": "999"}, {}), ("/v1/batches", {}, {}),
+        ("/v1/batches", {"status": "cancelled", "limit": 1}, {}),
+        ("/v1/batches/{batch_id}/events", {}, {"batch_id": batch["id"]}),
+        ("/v1/jobs/{job_id}/events", {}, {"job_id": job["id"]}),
+    ]
+    for path, query, path_parameters in cases:
+        case = schema[path]["GET"].Case(query=query, path_parameters=path_parameters)
+        response = case.call_and_validate(headers=headers, checks=CHECKS, timeout=60)
+        assert response.status_code == 200, (path, query, response.text)
+        if path.startswith("/v1/batches/"):
+            assert response.text.count("event: job") == 3 and '"report"' in response.text
+        elif path.endswith("/events"):
+            assert response.text.count("event: status") == 2
+        else:
+            assert response.json()["items"], (path, query)

@@ -169,9 +169,7 @@ def read_test(name: str, raw: Any, *, decode: bool) -> TestResult:
     if verdict is None:
         verdict = Verdict.SANDBOX_ERROR
         message = message or f"the runner reported an unknown status {plain_text(status, MAX_NAME)!r}"
-    # Every field is of its type already (made so above): no validation, which cost more than the rest of this
-    # function, with a thousand results a run.
-    return TestResult.model_construct(
+    return TestResult(
         name=name,
         verdict=verdict,
         duration=read_seconds(raw.get("duration")),

@@ -10,12 +10,13 @@ they can be read as calls (``sandbox.judging``); each test's ``judged`` says how
 from __future__ import annotations
 
 import ast
+import functools
 import logging
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from selfdebug.errors import SamplesError, UnknownTaskError
 from selfdebug.expected import DIGEST_OVER, CallPlan, Reference, ReferenceStore, outputs_agree, run_calls_bounded
 from selfdebug.judged import JudgedCounts
 from selfdebug.problems import OutputCheck, Problem, program_from_completion, program_from_solution
+from selfdebug.scheduling import WorkQueue
 from selfdebug.syntax import parse
 
 __all__ = [
@@ -256,23 +258,46 @@ class Judge:
         """Results in the samples' order; every task_id is checked before anything runs."""
         problems = [self.problem_for(sample, source) for sample in samples]
         results: list[SampleResult | None] = [None] * len(samples)
-        workers = self.settings.workers or self.sandbox.settings.pool_size
-        # The longest first, so that no long one starts last and ends the batch with the other containers idle.
-        order = sorted(range(len(samples)), key=lambda index: -self._cost(problems[index]))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="evaluate") as executor:
-            futures = {executor.submit(self.evaluate_program, problems[index], program_for(problems[index],
-                                                                                          samples[index])): index
-                       for index in order}
-            for future in as_completed(futures):
-                result = future.result()
-                results[futures[future]] = result
-                if on_result is not None:
+        queue = WorkQueue(self.settings.workers or self.sandbox.settings.pool_size, name="evaluate")
+        reported = threading.Lock()
+
+        def judge(index: int) -> None:
+            result = self.evaluate_program(problems[index], program_for(problems[index], samples[index]))
+            results[index] = result
+            if on_result is not None:
+                with reported:
                     on_result(result)
+
+        def add_judging(indices: list[int], cost: float) -> None:
+            # The longest first, so that no long one starts last and ends the batch with a container idle.
+            for index in indices:
+                queue.add((1, -cost, index), functools.partial(judge, index))
+
+        def prepare(problem: Problem, indices: list[int]) -> None:
+            try:
+                self.references.get(problem)  # cached, or computed now: before any judging, so that it overlaps
+            except SandboxError:
+                raise
+            except Exception:
+                log.exception("computing the expected outputs of %s failed", problem.task_id)  # judging says so
+            add_judging(indices, self._cost(problem))
+
+        by_problem: dict[int, list[int]] = {}
+        for index, problem in enumerate(problems):
+            by_problem.setdefault(id(problem), []).append(index)
+        for position, indices in enumerate(by_problem.values()):
+            problem = problems[indices[0]]
+            if problem.has_plus_inputs and problem.canonical_solution:
+                # Expected outputs first, in order; each problem's samples are judged once its outputs are known.
+                queue.add((0, position), functools.partial(prepare, problem, indices))
+            else:
+                add_judging(indices, math.inf)
+        queue.run()
         return [result for result in results if result is not None]
 
     def _cost(self, problem: Problem) -> float:
         """Roughly the seconds judging a program on the problem takes: the canonical solution's own time on its
-        inputs, when its outputs are cached; unknown (infinite, so first) when they would have to be computed."""
+        inputs, when its outputs are known; else unknown (infinite)."""
         reference = self.references.peek(problem) if problem.has_plus_inputs else None
         if reference is None:
             return math.inf

@@ -167,9 +167,10 @@ class Child:
         # pipe on its own (it can find the descriptor) are not taken as results.
         self._token = token
         self.timer_fired = False  # set by the timer handler: a unit that swallowed its UnitTimeout still timed out
+        self.armed = False  # a unit (or the load) runs under its timers: only then does a timer's signal count
         # Bound now, before user code runs, so a program that rebinds builtins or modules cannot forge reports.
         self._write = os.write
-        self._dumps = json.dumps
+        self._dumps = json.JSONEncoder(default=safe_repr).encode  # made once (json.dumps(default=) makes one a call)
         self._clock = time.perf_counter
         self._setitimer = signal.setitimer
 
@@ -179,9 +180,9 @@ class Child:
         event = {**event, "k": self._token}
         value = b""
         if "value" in event:
-            value = (self._dumps(event.pop("value"), default=safe_repr) + "\n").encode("utf-8", "replace")
+            value = (self._dumps(event.pop("value")) + "\n").encode("utf-8", "replace")
             event["v"] = len(value) - 1
-        data = (self._dumps(event, default=safe_repr) + "\n").encode("utf-8", "replace") + value
+        data = (self._dumps(event) + "\n").encode("utf-8", "replace") + value
         view = memoryview(data)
         while view:
             view = view[self._write(self.report_fd, view) :]
@@ -191,13 +192,17 @@ class Child:
         """Raise UnitTimeout in this process after ``seconds`` of wall time or of CPU time."""
         cpu = min(float(self.limits["cpu_time"]), seconds)
         self.timer_fired = False
-        self._setitimer(signal.ITIMER_REAL, seconds)
+        self.armed = True
+        self._setitimer(signal.ITIMER_REAL, seconds)  # each unit sets them anew; between units they are ignored
         self._setitimer(signal.ITIMER_PROF, cpu)
         try:
             yield
         finally:
-            self._setitimer(signal.ITIMER_REAL, 0)
-            self._setitimer(signal.ITIMER_PROF, 0)
+            self.armed = False
+
+    def disarm(self) -> None:
+        self._setitimer(signal.ITIMER_REAL, 0)
+        self._setitimer(signal.ITIMER_PROF, 0)
 
     def outcome(self, exc: BaseException) -> tuple[str, dict[str, Any]]:
         if isinstance(exc, UnitTimeout):
@@ -271,10 +276,11 @@ class Child:
             duration = self._clock() - started
             captured = self.captured(stdout, stderr)
             self.report({"e": "end", "i": index, "status": status, "duration": duration, **result, **captured})
+        self.disarm()
 
     def captured(self, stdout: Any, stderr: Any) -> dict[str, str]:
-        if isinstance(stdout, CappedText):
-            return {"stdout": stdout.getvalue(), "stderr": stderr.getvalue()}
+        if isinstance(stdout, CappedText):  # only what was written: most units write nothing
+            return {name: stream.getvalue() for name, stream in (("stdout", stdout), ("stderr", stderr)) if stream.size}
         for stream in (stdout, stderr):
             with contextlib.suppress(BaseException):
                 stream.flush()
@@ -374,6 +380,8 @@ def set_limits(child: Child, limits: dict[str, Any]) -> None:
     """The per-unit timers (raising ``UnitTimeout`` in the child) and the child's resource limits."""
 
     def on_timer(signum: int, _frame: object) -> None:
+        if not child.armed:
+            return  # the last unit's timer, between units
         child.timer_fired = True
         kind = "CPU" if signum == signal.SIGPROF else "wall"
         raise UnitTimeout(f"{kind} time limit exceeded")

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FIRST_PARTY = {"sandbox", "selfdebug", "workers", "api", "selfdebug_client", "selfdebug_cli"}
+# The language server (selfdebug_lsp) is first-party too: nothing below the command line may import it.
+FIRST_PARTY = {"sandbox", "selfdebug", "workers", "api", "selfdebug_client", "selfdebug_cli", "selfdebug_lsp"}
 # What each package may import of ours (itself always).
 ALLOWED = {
     "sandbox": set(),

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from selfdebug_client._config import WAIT_CHUNK
-from selfdebug_client._payloads import JobRef, OptionsLike, ProblemLike, job_body, job_id, list_params
+from selfdebug_client._payloads import BatchRef, JobRef, OptionsLike, ProblemLike, job_body, job_id, list_params
 from selfdebug_client._streams import follow, follow_async
 from selfdebug_client._transport import AsyncTransport, SyncTransport
 from selfdebug_client.errors import WaitTimeout
@@ -67,13 +67,13 @@ class Jobs:
         """Remove an ended job and its events (``Conflict`` if it has not ended, or is a batch's)."""
         self._t.request("DELETE", f"/v1/jobs/{job_id(job)}", params={"remove": "true"})
 
-    def page(self, *, status: JobStatus | str | None = None, batch: str | None = None, limit: int | None = None,
+    def page(self, *, status: JobStatus | str | None = None, batch: BatchRef | None = None, limit: int | None = None,
              cursor: str | None = None) -> Page[JobSummary]:
         """One page of the caller's jobs, newest first."""
         params = list_params(status=status, batch=batch, limit=limit, cursor=cursor)
         return _page(self._t.request("GET", "/v1/jobs", params=params).json())
 
-    def list(self, *, status: JobStatus | str | None = None, batch: str | None = None,
+    def list(self, *, status: JobStatus | str | None = None, batch: BatchRef | None = None,
              page_size: int | None = None) -> Iterator[JobSummary]:
         """Every job of the caller's (of one ``batch``, in one ``status``), newest first, page after page."""
         cursor = None
@@ -133,12 +133,12 @@ class AsyncJobs:
     async def remove(self, job: JobRef) -> None:
         await self._t.request("DELETE", f"/v1/jobs/{job_id(job)}", params={"remove": "true"})
 
-    async def page(self, *, status: JobStatus | str | None = None, batch: str | None = None,
+    async def page(self, *, status: JobStatus | str | None = None, batch: BatchRef | None = None,
                    limit: int | None = None, cursor: str | None = None) -> Page[JobSummary]:
         params = list_params(status=status, batch=batch, limit=limit, cursor=cursor)
         return _page((await self._t.request("GET", "/v1/jobs", params=params)).json())
 
-    async def list(self, *, status: JobStatus | str | None = None, batch: str | None = None,
+    async def list(self, *, status: JobStatus | str | None = None, batch: BatchRef | None = None,
                    page_size: int | None = None) -> AsyncIterator[JobSummary]:
         cursor = None
         while True:

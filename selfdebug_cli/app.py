@@ -6,7 +6,7 @@ from __future__ import annotations
 import pydantic
 import typer
 
-from selfdebug_cli import batches, engine, evaluate, jobs, service
+from selfdebug_cli import batches, engine, evaluate, jobs, lsp, service
 from selfdebug_cli.errors import ExitCode
 
 __all__ = ["app", "run"]
@@ -26,6 +26,7 @@ app.command()(engine.solve)
 app.command()(engine.report)
 app.command()(service.serve)
 app.command()(service.worker)
+app.command()(lsp.lsp)
 app.add_typer(jobs.app)
 app.add_typer(batches.app)
 

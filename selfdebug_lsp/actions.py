@@ -118,8 +118,8 @@ class Actions:
             self.editor.show(Warning_, str(Busy(f"{target.name} already has a job running")))
             return
         self.running.add(key)
-        progress = await self.editor.progress(f"{title} {target.name}", asyncio.current_task())
-        self.editor.status(True, f"selfdebug: {target.name}")
+        progress = await self.editor.progress(f"{title} {target.name}", f"selfdebug: {target.name}",
+                                              asyncio.current_task())
         url = self.editor.settings.url() or ""
         try:
             summary = await work(progress)

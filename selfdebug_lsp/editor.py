@@ -23,20 +23,25 @@ from selfdebug_lsp.settings import LspSettings
 __all__ = ["STATUS_NOTIFICATION", "Editor", "Progress"]
 
 logger = logging.getLogger(__name__)
-STATUS_NOTIFICATION = "selfdebug/status"  # {"busy": bool, "text": str}: what an editor's status line shows
+# {"busy": bool, "text": str, "token": str | None}: what an editor's status line shows while a job runs; sending
+# window/workDoneProgress/cancel with the token cancels it (for clients whose progress has no cancel button).
+STATUS_NOTIFICATION = "selfdebug/status"
 
 
 class Progress:
     """One ``$/progress`` of the client's (a no-op where the client has no work-done progress)."""
 
-    def __init__(self, ls: LanguageServer, token: str | None) -> None:
-        self.ls, self.token = ls, token
+    def __init__(self, editor: Editor, token: str | None, label: str) -> None:
+        self.ls, self.token, self.label = editor.ls, token, label
+        self.editor = editor
         self.reports: list[str] = []
+        editor.status(True, label, token)
 
     def step(self, step: Step | None) -> None:
         if step is None:
             return
         self.reports.append(step.message)
+        self.editor.status(True, f"{self.label}: {step.message}", self.token)
         if self.token is not None:
             self.ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(
                 message=step.message, percentage=step.percentage, cancellable=True))
@@ -105,28 +110,28 @@ class Editor:
         self.ls.window_log_message(types.LogMessageParams(type=types.MessageType.Info,
                                                           message=f"selfdebug: {message}"))
 
-    def status(self, busy: bool, text: str = "") -> None:
-        self.ls.protocol.notify(STATUS_NOTIFICATION, {"busy": busy, "text": text})
+    def status(self, busy: bool, text: str = "", token: str | None = None) -> None:
+        self.ls.protocol.notify(STATUS_NOTIFICATION, {"busy": busy, "text": text, "token": token})
 
     # ---------------------------------------------------------------- progress
 
-    async def progress(self, title: str, task: asyncio.Task[Any] | None) -> Progress:
-        """Begin a cancellable progress; cancelling it cancels ``task``."""
+    async def progress(self, title: str, label: str, task: asyncio.Task[Any] | None) -> Progress:
+        """Begin a cancellable progress (and the status line's ``label``); cancelling it cancels ``task``."""
         window = self.ls.client_capabilities.window
         if window is None or not window.work_done_progress:
-            return Progress(self.ls, None)
+            return Progress(self, None, label)
         token = f"selfdebug-{uuid.uuid4().hex}"
         try:
             await self.ls.work_done_progress.create_async(token)
         except Exception as exc:  # a client that refuses the token: work on without progress
             logger.warning("the client refused a progress token: %s", exc)
-            return Progress(self.ls, None)
+            return Progress(self, None, label)
         if task is not None:
             self.tasks_by_token[token] = task
             task.add_done_callback(lambda _: self.tasks_by_token.pop(token, None))
         self.ls.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title, cancellable=True,
                                                                             percentage=0))
-        return Progress(self.ls, token)
+        return Progress(self, token, label)
 
     def cancel_progress(self, token: str) -> bool:
         task = self.tasks_by_token.get(token)

@@ -115,7 +115,7 @@ def make_client() -> EditorClient:
 
     @client.feature("selfdebug/status")
     def status(client: EditorClient, params: Any) -> None:
-        client.statuses.append({"busy": getattr(params, "busy", None), "text": getattr(params, "text", None)})
+        client.statuses.append({name: getattr(params, name, None) for name in ("busy", "text", "token")})
 
     return client
 

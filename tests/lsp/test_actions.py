@@ -28,6 +28,10 @@ REPAIRED = '''def add(a, b):
 '''
 
 
+def steps_token(client: EditorClient) -> str:
+    return str(next(iter(client.progress_reports)))
+
+
 def _progress(client: EditorClient) -> list[types.WorkDoneProgressBegin | types.WorkDoneProgressReport
                                             | types.WorkDoneProgressEnd]:
     assert len(client.progress_reports) == 1, client.progress_reports
@@ -72,7 +76,10 @@ async def test_self_debug_replaces_only_the_function(lsp_client: EditorClient, s
     assert summary.startswith("selfdebug: add repaired: 3/3 self-tests pass; the docstring's examples passed"), \
         summary
     assert list(lsp_client.diagnostics[uri]) == []
-    assert [s["busy"] for s in lsp_client.statuses] == [True, False]
+    assert lsp_client.statuses[0] == {"busy": True, "text": "selfdebug: add", "token": steps_token(lsp_client)}
+    assert {"busy": True, "text": "selfdebug: add: program written", "token": steps_token(lsp_client)} in \
+        lsp_client.statuses
+    assert lsp_client.statuses[-1]["busy"] is False
     assert latest_job(service)["options"]["strategy"] == "post_execution"
     print(f"\nSelf-debug with the scripted model: {seconds:.2f} s from the action to its answer; the edit "
           f"{edit_at - (time.monotonic() - seconds):.2f} s after the action")

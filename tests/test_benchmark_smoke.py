@@ -79,3 +79,10 @@ def test_benchmark_scripts_smoke(script: str, tmp_path: Path) -> None:
 def test_bench_embedded_smoke() -> None:
     out = run_benchmark("bench_embedded.py", "--smoke")
     assert re.search(r"portable [\d.]+ tok/s  native [\d.]+ tok/s  portable/native [\d.]+$", out.strip()), out
+
+
+@pytest.mark.docker
+@pytest.mark.timeout(600)
+def test_bench_editor_smoke() -> None:
+    out = run_benchmark("bench_editor.py", "--smoke")
+    assert re.search(r"action -> edit: median [\d.]+ s, mean [\d.]+ s, 2/2 rounds edited$", out, re.MULTILINE), out

@@ -25,7 +25,8 @@ from selfdebug_lsp.usertests import UserTest, doctest_asserts, files_with_tests,
 
 __all__ = ["Actions", "Target"]
 
-MAX_TASK_ID = 200  # the API's limit on a task id
+MAX_TASK_ID = 200  # the API's limits (its defaults): a task id's length, visible and hidden tests, one test's size
+MAX_GIVEN_TESTS, MAX_TESTS, MAX_TEST_CHARS = 50, 200, 20_000
 Error, Warning_, Info = types.MessageType.Error, types.MessageType.Warning, types.MessageType.Info
 
 
@@ -105,10 +106,10 @@ class Actions:
     def _problem(self, target: Target, source: str, function: Function) -> dict[str, Any]:
         path = self.editor.path(target.uri)
         task = f"{path.name if path else target.uri}:{function.name}"[-MAX_TASK_ID:]
-        user = self._user_tests(target, source, function)
+        user = [(t, uri) for t, uri in self._user_tests(target, source, function) if len(t.code) <= MAX_TEST_CHARS]
         return {"task_id": task, "prompt": prompt_for(source, function), "entry_point": function.name,
-                "given_tests": [t.code for t, _ in user if t.name.startswith("docstring")],
-                "tests": [t.code for t, _ in user if not t.name.startswith("docstring")]}
+                "given_tests": [t.code for t, _ in user if t.example][:MAX_GIVEN_TESTS],
+                "tests": [t.code for t, _ in user if not t.example][:MAX_TESTS]}
 
     async def _run(self, target: Target, title: str, work: Any) -> None:
         """Run ``work(progress)`` as one editor action: one at a time per function, with a cancellable progress

@@ -34,13 +34,11 @@ class Progress:
     def __init__(self, editor: Editor, token: str | None, label: str) -> None:
         self.ls, self.token, self.label = editor.ls, token, label
         self.editor = editor
-        self.reports: list[str] = []
         editor.status(True, label, token)
 
     def step(self, step: Step | None) -> None:
         if step is None:
             return
-        self.reports.append(step.message)
         self.editor.status(True, f"{self.label}: {step.message}", self.token)
         if self.token is not None:
             self.ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(

@@ -21,13 +21,15 @@ MAX_TEST_FILE_BYTES = 1 << 20  # a larger file is not read for tests
 @dataclass(frozen=True)
 class UserTest:
     """One test: ``code`` to run after the module's own, ``name`` for messages, and its lines in ``path`` (0-based,
-    end exclusive; ``path`` None: the function's own document)."""
+    end exclusive; ``path`` None: the function's own document). ``example``: one of the docstring's, which the
+    model may see (a job's visible tests); the others only judge (its hidden tests)."""
 
     name: str
     code: str
     start: int
     end: int
     path: Path | None = None
+    example: bool = False
 
 
 def doctest_asserts(function: Function) -> list[UserTest]:
@@ -50,7 +52,7 @@ def doctest_asserts(function: Function) -> list[UserTest]:
         except SyntaxError:
             continue
         found.append(UserTest(name=f"docstring example {number}", code=code, start=function.doc_start,
-                              end=function.doc_end))
+                              end=function.doc_end, example=True))
     return found
 
 

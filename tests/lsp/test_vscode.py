@@ -1,8 +1,9 @@
 """End to end in a real VS Code: code-server 4.100 (VS Code 1.100) with the packaged .vsix installed, driven in
 Debian's Chromium by Playwright. Open a file, set the key (VS Code's secret storage, through the extension's
-command), pick *Self-debug this function* from the lightbulb menu, see the
-progress and the status-bar item, and the repaired function in the editor; save it. Screenshots of the progress
-and of the result are kept in SELFDEBUG_SCREENSHOTS (default ~/.cache/selfdebug/editors/screenshots)."""
+command), pick *Self-debug this function* from the lightbulb menu, see the progress and the status-bar item, and
+the repaired function in the editor; save it. Then *Trace and repair*, cancelled by a click on the status-bar item
+(VS Code's window progress has no cancel button). Screenshots of the progress and of the result are kept in
+SELFDEBUG_SCREENSHOTS (default ~/.cache/selfdebug/editors/screenshots)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.lsp.conftest import SERVER_ENV
-from tests.lsp.scenarios import MODULE, write_module
+from tests.lsp.scenarios import MODULE, latest_job, write_module
 from tests.lsp.vscode import CACHE, build_vsix, code_server, server_command
 from tests.service.conftest import KEYS
 from tests.service.harness import ApiServer
@@ -64,21 +65,26 @@ def _set_key(page: Page, key: str) -> None:
     page.keyboard.press("End")
 
 
-def _self_debug(page: Page, shots: Path) -> float:
-    """Pick Self-debug this function from the lightbulb menu, watch its progress, wait for the repaired
-    function; seconds from the pick to the repaired function in the editor."""
+def _pick(page: Page, title: str) -> None:
+    """Open the lightbulb's menu and pick ``title`` in it."""
     bulb = page.locator(".lightBulbWidget .codicon, .lightBulbWidget").first  # once the server offered actions
     bulb.wait_for(state="visible")
     bulb.click()
-    page.get_by_text("Self-debug this function", exact=True).wait_for()
+    page.locator(".action-widget .monaco-list-row", has_text=title).first.wait_for()
     # The menu takes the keyboard (an overlay blocks the pointer while it opens): move to the entry, pick it.
     focused = page.locator(".action-widget .monaco-list-row.focused")
     for _ in range(8):
-        if "Self-debug this function" in focused.inner_text():
+        if title in focused.inner_text():
             break
         page.keyboard.press("ArrowDown")
-    started = time.monotonic()
     page.keyboard.press("Enter")
+
+
+def _self_debug(page: Page, shots: Path) -> float:
+    """Pick Self-debug this function from the lightbulb menu, watch its progress, wait for the repaired
+    function; seconds from the pick to the repaired function in the editor."""
+    started = time.monotonic()
+    _pick(page, "Self-debug this function")
     # The progress: VS Code's window progress, and the extension's status-bar item with the job's steps.
     expect(page.locator(".statusbar-item", has_text="Self-debug add")).to_be_visible()
     expect(page.locator(".statusbar-item", has_text="selfdebug: add: repair 1")).to_be_visible(timeout=STEP)
@@ -89,6 +95,25 @@ def _self_debug(page: Page, shots: Path) -> float:
     page.wait_for_timeout(500)  # the toast slides in
     page.screenshot(path=str(shots / "vscode-repaired.png"))
     return seconds
+
+
+def _cancel_from_the_status_bar(page: Page, service: ApiServer) -> None:
+    """Trace and repair, cancelled by a click on the status-bar item: the job is cancelled on the service and the
+    function stays as it is."""
+    before = _editor_text(page)
+    page.locator(".view-line", has_text="def untouched").click()
+    page.locator(".view-line", has_text="return a + b").click()
+    _pick(page, "Trace and repair")
+    item = page.locator(".statusbar-item", has_text="selfdebug: add")
+    item.wait_for()
+    item.click()
+    expect(page.locator(".notification-toast", has_text="Trace and repair add: cancelled")).to_be_visible()
+    deadline = time.monotonic() + 30
+    while latest_job(service)["status"] != "cancelled":
+        assert time.monotonic() < deadline, "the job was not cancelled on the service"
+        time.sleep(0.2)
+    assert latest_job(service)["options"]["strategy"] == "in_execution"
+    assert _editor_text(page) == before
 
 
 def test_vscode_repairs_the_function_from_the_lightbulb(service: ApiServer, tmp_path: Path) -> None:
@@ -117,6 +142,7 @@ def test_vscode_repairs_the_function_from_the_lightbulb(service: ApiServer, tmp_
             while path.read_text() != expected and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert path.read_text() == expected
+            _cancel_from_the_status_bar(page, service)
         except Exception:
             page.screenshot(path=str(shots / "vscode-failure.png"))
             raise

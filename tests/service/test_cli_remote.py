@@ -49,6 +49,14 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
+def stop(process: subprocess.Popen[str]) -> None:
+    """Kill the command if it is still running and close its pipes (an open pipe left to the garbage collector is a
+    ResourceWarning in whatever test runs next, and its event stream would hold a slot of the API's)."""
+    if process.poll() is None:
+        process.kill()
+    process.communicate()
+
+
 def steps(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("[")]
 
@@ -97,9 +105,9 @@ def test_ctrl_c_cancels_a_remote_solve_s_job(env: dict[str, str], client: Client
         job = wait_for(lambda: next(iter(client.jobs.list(status=JobStatus.RUNNING)), None), 30, "the job to run")
         time.sleep(0.5)  # the command has its answer: it follows the events now (it cancels either way)
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=120)  # patient: the machine may be loaded
     finally:
-        process.kill()
+        stop(process)
     assert process.returncode == 130, stderr
     assert f"cancelled job {job.id}" in stderr and "error: interrupted" in stderr
     assert client.jobs.wait(job, timeout=20).status is JobStatus.CANCELLED
@@ -140,16 +148,17 @@ def test_run_on_the_service_writes_a_local_run_s_folder_and_reattaches(env: dict
 
 def test_ctrl_c_detaches_a_remote_run_and_running_it_again_reattaches(env: dict[str, str], client: Client,
                                                                       tmp_path: Path) -> None:
-    dataset, out = _problems_file(tmp_path, slow=1.0), tmp_path / "out"
+    # Slow enough that the run is still going when the signal comes, however long the polling below takes.
+    dataset, out = _problems_file(tmp_path, slow=5.0), tmp_path / "out"
     args = ("run", "-d", str(dataset), "-s", "none", "-o", str(out), "-c", "1")
     process = start(env, *args)
     try:
         batch = wait_for(lambda: next(iter(client.batches.list()), None), 30, "the batch")
         wait_for(lambda: client.batches.get(batch).done >= 1, 60, "a job of the batch to end")
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=120)
     finally:
-        process.kill()
+        stop(process)
     assert process.returncode == 130, stderr
     assert f"detached from batch {batch.id}" in stderr
     assert client.batches.get(batch).status.value == "running"  # it runs on

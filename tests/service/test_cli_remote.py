@@ -44,8 +44,14 @@ def selfdebug(env: dict[str, str], *args: str, timeout: float = 180) -> subproce
                           timeout=timeout, check=False)
 
 
+# `python -m selfdebug ARGS` with Ctrl-C raising KeyboardInterrupt even where this test run was started as a background
+# job without job control: such a job ignores SIGINT, its children inherit that, and Python then keeps ignoring it.
+_WITH_CTRL_C = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "sys.argv = ['selfdebug', *sys.argv[1:]]; runpy.run_module('selfdebug', run_name='__main__')")
+
+
 def start(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "selfdebug", *args], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", _WITH_CTRL_C, *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
 
 

@@ -50,8 +50,8 @@ def cleaner_entry(result_fd: int, uid: int) -> None:
         os._exit(0)
 
 
-def processes_of(uid: int) -> list[int]:
-    """Live (not zombie) processes of ``uid`` other than this one."""
+def processes_of(uid: int, *, zombies: bool = False) -> list[int]:
+    """Processes of ``uid`` other than this one: the live ones, and with ``zombies`` the dead not yet reaped."""
     me, found = os.getpid(), []
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == me:
@@ -61,7 +61,7 @@ def processes_of(uid: int) -> list[int]:
                 fields = dict(line.split(":", 1) for line in fh if ":" in line)
         except OSError:
             continue
-        if fields.get("State", "").strip().startswith("Z"):
+        if not zombies and fields.get("State", "").strip().startswith("Z"):
             continue
         real = fields.get("Uid", "").split()
         if real and int(real[0]) == uid:

@@ -486,16 +486,17 @@ def roots_state() -> tuple[object, ...]:
 def kill_all_of(zygote: Zygote, uid: int) -> None:
     """SIGKILL every process of the children's uid and reap them, so a cleaner can be forked even after a fork
     bomb filled the process table. Repeated: a bomb forks while the list is walked (its size is bounded by the
-    pids limit)."""
+    pids limit). Done only when not even a zombie of that uid is left: killed processes become zombies a moment
+    after the kill, and one left unreaped would hold a slot of the pids limit and show in the next run's /proc."""
     deadline = time.monotonic() + KILL_FOR
     while True:
         reap(zygote)
-        left = clean_mod.processes_of(uid)
+        left = clean_mod.processes_of(uid, zombies=True)
         if not left or time.monotonic() > deadline:
             return
         for pid in left:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGKILL)  # a zombie ignores it; the next reap collects it
         time.sleep(0.001)
 
 

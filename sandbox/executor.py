@@ -98,15 +98,17 @@ class Sandbox:
         return self._execute(request, names, limits, cases=cases)
 
     def run_calls(self, program: str, entry_point: str, inputs: Sequence[Sequence[Any]], *,
-                  limits: Limits | None = None, digest_over: int | None = None) -> RunResult:
+                  limits: Limits | None = None, digest_over: int | None = None, encoded: bool = False) -> RunResult:
         """Call ``entry_point(*args)`` for each input; each test's ``output`` holds the returned value.
 
         ``digest_over``: a value whose JSON takes more bytes than this comes back as its sha256 (``digest``, taken
         by the runner from the bytes the child sent, never by the child) instead of the value, unless it holds a
         NaN; compare it with ``value_digest`` of the expected value. Large outputs then cost no transfer.
+        ``encoded``: each input is already ``codec.encode(list(args))`` (a caller that runs the same inputs many
+        times encodes them once).
         """
         request: dict[str, Any] = {"kind": "calls", "program": program, "entry_point": entry_point,
-                                   "inputs": [codec.encode(list(args)) for args in inputs]}
+                                   "inputs": list(inputs) if encoded else [codec.encode(list(args)) for args in inputs]}
         if digest_over is not None:
             request["digest_over"] = digest_over
         names = [f"input_{i}" for i in range(len(inputs))]

@@ -259,9 +259,10 @@ class _Runs:
     """The state of one bounded run of many inputs (see ``run_calls_bounded``)."""
 
     def __init__(self, sandbox: Sandbox, program: str, entry_point: str, inputs: Sequence[Sequence[Any]],
-                 plan: CallPlan) -> None:
+                 plan: CallPlan, encoded: Sequence[Any] | None = None) -> None:
         self.sandbox, self.program, self.entry_point, self.inputs, self.plan = (
             sandbox, program, entry_point, inputs, plan)
+        self.encoded = encoded  # the inputs' codec encodings, when the caller keeps them
         self.results: list[TestResult | None] = [None] * len(inputs)
         self.pending = list(range(len(inputs)))
         self.cap = plan.chunk_size
@@ -289,8 +290,12 @@ class _Runs:
             entry_point = _WRAPPER_NAME
         # Digests only of plain values: the wrapper's tagged ints would never match the expected value's digest.
         digest_over = None if self.wrapped else plan.digest_over
-        run = self.sandbox.run_calls(program, entry_point, [self.inputs[i] for i in chunk], limits=limits,
-                                     digest_over=digest_over)
+        if self.encoded is not None:
+            run = self.sandbox.run_calls(program, entry_point, [self.encoded[i] for i in chunk], limits=limits,
+                                         digest_over=digest_over, encoded=True)
+        else:
+            run = self.sandbox.run_calls(program, entry_point, [self.inputs[i] for i in chunk], limits=limits,
+                                         digest_over=digest_over)
         if run.verdict is Verdict.SANDBOX_ERROR and len(chunk) > 1:
             # The sandbox gave up on the run (a reply too big for the runner's memory kills its container):
             # go on one input a run, so only an input that breaks the sandbox on its own is lost.
@@ -338,9 +343,10 @@ class _Runs:
 
 
 def run_calls_bounded(sandbox: Sandbox, program: str, entry_point: str, inputs: Sequence[Sequence[Any]],
-                      plan: CallPlan) -> list[TestResult | None]:
-    """Each input's result, or None for inputs left unrun (the budget was spent, or too many timeouts)."""
-    runs = _Runs(sandbox, program, entry_point, inputs, plan)
+                      plan: CallPlan, encoded: Sequence[Any] | None = None) -> list[TestResult | None]:
+    """Each input's result, or None for inputs left unrun (the budget was spent, or too many timeouts).
+    ``encoded``: ``codec.encode(list(args))`` of each input, if the caller has them (then they are not made again)."""
+    runs = _Runs(sandbox, program, entry_point, inputs, plan, encoded)
     while not runs.finished():
         runs.step()
     return runs.results
@@ -414,6 +420,7 @@ class ReferenceStore:
         self._guard = threading.Lock()
         self._completing = threading.Lock()
         self._keys: dict[int, tuple[Problem, str, str]] = {}  # id(problem) -> (problem, fingerprint, key)
+        self._encoded: OrderedDict[int, tuple[Problem, list[Any]]] = OrderedDict()  # id(problem) -> its inputs
 
     def get(self, problem: Problem) -> Reference:
         key = self.key(problem)
@@ -463,14 +470,32 @@ class ReferenceStore:
         known = self._keys.get(id(problem))
         if known is not None and known[0] is problem and known[1] == fingerprint:
             return known[2]
+        encoded = self.encoded(problem)
+        n_base = len(problem.base_inputs or [])
         material = json.dumps([REFERENCE_FORMAT, problem.entry_point, problem.canonical_solution,
-                               codec.encode(problem.base_inputs), codec.encode(problem.plus_inputs), fingerprint])
+                               encoded[:n_base], encoded[n_base:], fingerprint])
         key = hashlib.sha256(material.encode()).hexdigest()
         with self._guard:
             self._keys[id(problem)] = (problem, fingerprint, key)
             while len(self._keys) > KEYS_REMEMBERED:
                 del self._keys[next(iter(self._keys))]
         return key
+
+    def encoded(self, problem: Problem) -> list[Any]:
+        """``codec.encode(list(args))`` of each of the problem's inputs, base then plus: made once per problem
+        object and kept for the most recently used ``memory_entries`` (every sample of a problem runs them all, the
+        canonical solution too, and encoding a hundred thousand inputs costs seconds)."""
+        with self._guard:
+            known = self._encoded.get(id(problem))
+            if known is not None and known[0] is problem:
+                self._encoded.move_to_end(id(problem))
+                return known[1]
+        encoded = [codec.encode(list(args)) for args in (*(problem.base_inputs or []), *(problem.plus_inputs or []))]
+        with self._guard:
+            self._encoded[id(problem)] = (problem, encoded)
+            while len(self._encoded) > self.memory_entries:
+                self._encoded.popitem(last=False)
+        return encoded
 
     def path(self, problem: Problem) -> Path:
         return self._path(self.key(problem))
@@ -488,8 +513,9 @@ class ReferenceStore:
             inputs = [*(problem.base_inputs or []), *(problem.plus_inputs or [])]
             plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes,
                             sizes=[reference.sizes[index] for index in wanted])
+            encoded = self.encoded(problem)
             results = run_calls_bounded(self.sandbox, problem.canonical_solution or "", problem.entry_point or "",
-                                        [inputs[index] for index in wanted], plan)
+                                        [inputs[index] for index in wanted], plan, [encoded[index] for index in wanted])
             for index, test in zip(wanted, results, strict=True):
                 if test is not None and test.passed and test.digest is None:
                     reference.outputs[index] = test.output
@@ -520,7 +546,7 @@ class ReferenceStore:
         base, plus = problem.base_inputs or [], problem.plus_inputs or []
         plan = CallPlan(chunk_size=self.chunk_size, chunk_bytes=self.chunk_bytes, digest_over=DIGEST_OVER)
         results = run_calls_bounded(self.sandbox, problem.canonical_solution or "", problem.entry_point or "",
-                                    [*base, *plus], plan)
+                                    [*base, *plus], plan, self.encoded(problem))
         reference = Reference(n_base=len(base), outputs=[], durations=[], sizes=[], defined=[])
         cacheable = True
         for test in results:

@@ -35,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # Beside this file in the image (on the host they are sandbox.runner.codec and sandbox.runner.confine).
 import child  # type: ignore[import-not-found]
 import clean as clean_mod  # type: ignore[import-not-found]
+import codec  # type: ignore[import-not-found]
 import confine  # type: ignore[import-not-found]
 from zygote import Zygote, ZygoteError  # type: ignore[import-not-found]
 
@@ -150,10 +151,33 @@ class Watch:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(target, signal.SIGKILL)
 
-    def on_report(self, line: bytes | bytearray) -> None:
-        if self.pending_value is not None:
-            self.on_value(line)
+    def take_reports(self, *, newline: bool) -> None:
+        """Handle what is complete in the report buffer: event lines, and after an "end" that announced a value of
+        ``v`` bytes, exactly that many bytes and a newline (a packed value may hold newlines of its own).
+        ``newline``: whether the bytes just added hold one; without it and without a value pending, nothing new
+        can be complete, and the buffer is not searched again (a long line arriving in pieces stays linear)."""
+        buf = self.report_buf
+        if self.pending_value is None and not newline:
             return
+        start = 0
+        while True:
+            pending = self.pending_value
+            if pending is not None:
+                size = pending.get("v")
+                end = start + size if type(size) is int and size >= 0 else buf.find(b"\n", start)
+                if end < 0 or len(buf) <= end:
+                    break
+                self.on_value(buf[start:end] if buf[end] == 0x0A else None)
+                start = end + 1
+                continue
+            end = buf.find(b"\n", start)
+            if end < 0:
+                break
+            self.on_report(buf[start:end])
+            start = end + 1
+        del buf[:start]
+
+    def on_report(self, line: bytes | bytearray) -> None:
         if len(line) > MAX_REPORT_LINE:
             return
         try:
@@ -201,17 +225,21 @@ class Watch:
         self.current = self.indices[position] if position < len(self.indices) else None
         self.unit_started = time.monotonic()
 
-    def on_value(self, line: bytes | bytearray) -> None:
-        """The line after an "end" that announced a value of ``v`` bytes: the value's JSON. Over ``digest_over``
-        bytes only its sha256 goes back (``digest``), taken here from the bytes the child sent: the host compares
-        it with the digest of the expected value's JSON, so equal digests mean the very bytes that would have
-        decoded to the expected value. The child never computes a digest."""
+    def on_value(self, line: bytes | bytearray | None) -> None:
+        """The ``v`` bytes after an "end" that announced them (None: no newline after them): the value's JSON, or
+        its packed form (``codec.packed``). Over ``digest_over`` bytes only their sha256 goes back (``digest``),
+        taken here from the bytes the child sent: the host compares it with the digest of the expected value's
+        bytes, so equal digests mean the very bytes of the expected value. The child never computes a digest.
+        Packed bytes are only ever digested: the runner never decodes them."""
         event, self.pending_value = self.pending_value or {}, None
         size = event.pop("v", None)
-        if type(size) is not int or len(line) != size:
+        packed = line is not None and line.startswith(codec.PACKED)
+        if line is None or type(size) is not int or len(line) != size or (
+                packed and (self.digest_over is None or size <= self.digest_over)):
             event.update(status="error", message="the report of the returned value was broken")
             event.pop("value", None)
-        elif self.digest_over is not None and size > self.digest_over and NAN not in line:
+        elif packed or (self.digest_over is not None and size > self.digest_over and NAN not in line):
+            # (The child packs only numbers it checked are finite; a false claim can only fail its own output.)
             event["digest"] = hashlib.sha256(line).hexdigest()
             event["bytes"] = size
             self.budget.left += size  # nothing of it is kept for the reply
@@ -240,11 +268,7 @@ class Watch:
         name = self.fds[fd]
         if name == "report":
             self.report_buf += data
-            if b"\n" in data:
-                *lines, rest = self.report_buf.split(b"\n")
-                self.report_buf = bytearray(rest)
-                for line in lines:
-                    self.on_report(line)
+            self.take_reports(newline=b"\n" in data)
         else:
             buf = self.out if name == "out" else self.err
             room = int(self.limits["output_bytes"]) - len(self.out) - len(self.err)

@@ -18,7 +18,7 @@ from selfdebug.datasets import Dataset
 from selfdebug.evaluation import EvaluationSettings, Judge, judged_counts
 from selfdebug.events import Event
 from selfdebug.judged import JudgedCounts
-from selfdebug.llm import ChatModel, LLMSettings, open_chat_model
+from selfdebug.llm import ChatModel, LLMSettings
 from selfdebug.loop import Debugger, Evaluator, HiddenVerdict
 from selfdebug.options import DebugOptions
 from selfdebug.problems import Problem
@@ -38,6 +38,9 @@ class _Engine:
 
 @asynccontextmanager
 async def _engine(model: str | None, dataset: Dataset | None) -> AsyncIterator[_Engine]:
+    # Here, not at the top: the LLM client brings in ``openai``, which every other command would pay for at start-up.
+    from selfdebug.llm.factory import open_chat_model
+
     settings = LLMSettings(model=model) if model else LLMSettings()
     sandbox = Sandbox(SandboxSettings())
     await asyncio.to_thread(sandbox.start)

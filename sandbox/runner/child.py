@@ -251,7 +251,8 @@ class Child:
         namespace["__builtins__"] = builtins
         program = req.get("program") or ""
         linecache.cache["<solution>"] = (len(program), None, program.splitlines(True), "<solution>")
-        stdout, stderr = sys.stdout, sys.stderr
+        stdout: Any = sys.stdout  # CappedText but in stdio runs
+        stderr: Any = sys.stderr
         if kind != "stdio":
             stdout = sys.stdout = CappedText(self.limits["output_bytes"])
             stderr = sys.stderr = CappedText(self.limits["output_bytes"])

@@ -151,6 +151,7 @@ def _unreadable(name: str, why: str) -> TestResult:
 _RETURNED = frozenset({"status", "duration", "value", "bytes"})
 _DIGESTED = frozenset({"status", "duration", "digest", "bytes"})
 _SCALARS = frozenset({int, float, bool, type(None)})
+_SCALARS_AND_TEXT = _SCALARS | {str}
 
 
 def read_test(name: str, raw: Any, *, decode: bool) -> TestResult:
@@ -211,8 +212,18 @@ def _returned(name: str, raw: dict[str, Any], *, decode: bool) -> TestResult | N
         output = None
     else:
         value = raw.get("value")
-        if not (type(value) in _SCALARS or (type(value) is str and value.isascii())):
-            return None  # containers, and strings that may hold surrogates: plain_data and the codec
-        output = value
+        if not (type(value) in _SCALARS or (type(value) is str and value.isascii()) or _flat(value)):
+            return None  # nested values, and strings that may hold surrogates: plain_data and the codec
+        output = value  # what codec.decode gives for these (the list is the reply's own, shared with nothing)
     return TestResult(name=name, verdict=Verdict.PASSED, duration=read_seconds(raw.get("duration")), output=output,
                       digest=digest, value_bytes=size)
+
+
+def _flat(value: Any) -> bool:
+    """A list of scalars and ASCII strings: plain data as it is, and its own decoding (no tags, no nesting)."""
+    if type(value) is not list:
+        return False
+    kinds = set(map(type, value))
+    if kinds <= _SCALARS:
+        return True
+    return kinds <= _SCALARS_AND_TEXT and all(map(str.isascii, [item for item in value if type(item) is str]))

@@ -184,14 +184,11 @@ class Child:
         so it will be digested: JSON text for a million floats would cost seconds."""
         event = {**event, "k": self._token}
         value = b""
-        if "value" in event:
-            returned = event.pop("value")
-            over = self._digest_over
-            packed = self._packed(returned) if over is not None else None
-            if packed is not None and over is not None and len(packed) > over:
-                value = packed + b"\n"
-            else:
-                value = (self._dumps(returned) + "\n").encode("utf-8", "replace")
+        if "packed" in event:
+            value = event.pop("packed") + b"\n"
+            event["v"] = len(value) - 1
+        elif "value" in event:
+            value = (self._dumps(event.pop("value")) + "\n").encode("utf-8", "replace")
             event["v"] = len(value) - 1
         data = (self._dumps(event) + "\n").encode("utf-8", "replace") + value
         view = memoryview(data)
@@ -244,6 +241,20 @@ class Child:
         if stdio:
             join_threads()
 
+    def loaded(self, program: str, namespace: dict[str, Any], stdout: Any, stderr: Any, *, stdio: bool) -> bool:
+        """Run the program's top level within the unit limits; False (and a "load_error" report) if it failed."""
+        try:
+            code = compile(program, "<solution>", "exec", dont_inherit=True)
+            with self.limited(float(self.limits["test_timeout"])):
+                self.load(code, namespace, stdio=stdio)
+            if self.timer_fired:
+                raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
+        except BaseException as exc:
+            status, detail = self.outcome(exc)
+            self.report({"e": "load_error", "status": status, **detail, **self.captured(stdout, stderr)})
+            return False
+        return True
+
     def run(self, indices: list[int]) -> None:
         req = self.req
         kind = req["kind"]
@@ -256,17 +267,8 @@ class Child:
         if kind != "stdio":
             stdout = sys.stdout = CappedText(self.limits["output_bytes"])
             stderr = sys.stderr = CappedText(self.limits["output_bytes"])
-        if kind != "harness":
-            try:
-                code = compile(program, "<solution>", "exec", dont_inherit=True)
-                with self.limited(float(self.limits["test_timeout"])):
-                    self.load(code, namespace, stdio=kind == "stdio")
-                if self.timer_fired:
-                    raise UnitTimeout("time limit exceeded while loading (the code caught the timeout)")
-            except BaseException as exc:
-                status, detail = self.outcome(exc)
-                self.report({"e": "load_error", "status": status, **detail, **self.captured(stdout, stderr)})
-                return
+        if kind != "harness" and not self.loaded(program, namespace, stdout, stderr, stdio=kind == "stdio"):
+            return
         self.report({"e": "load"})
         # A big evaluation runs a hundred thousand units a pass, most of them a call that returns at once: the loop
         # below costs what it costs per unit, so it keeps to the few steps each one needs (no context manager; the
@@ -324,6 +326,11 @@ class Child:
                 raise NameError(f"the program defines no function named {req['entry_point']!r}")
             args = codec.decode(req["inputs"][index])
             value = function(*args)
+            over = self._digest_over
+            if over is not None:
+                packed = self._packed(value)
+                if packed is not None and len(packed) > over:
+                    return {"packed": packed}
             return {"value": codec.encode(value)}
         if kind == "harness":
             emitted: list[Any] = []

@@ -65,7 +65,7 @@ class EvaluationSettings(BaseSettings):
     time_limit_factor: float = Field(4.0, gt=0, description="Per-input limit as a multiple of the canonical time.")
     sample_budget: float = Field(120.0, gt=0, description="Wall seconds one sample may spend on its plus inputs.")
     max_timeouts: int = Field(3, ge=1, description="Plus inputs that may time out before the rest are skipped.")
-    chunk_size: int = Field(1000, ge=1, description="Most plus inputs sent to the sandbox in one run.")
+    chunk_size: int = Field(2000, ge=1, description="Most plus inputs sent to the sandbox in one run.")
     chunk_bytes: int = Field(4 << 20, ge=1, description="Expected output bytes that cut a run short.")
     failures_shown: int = Field(5, ge=0, description="Failing plus inputs kept in a result record.")
     workers: int | None = Field(None, ge=1, description="Problems judged at once; default: the sandbox pool size.")

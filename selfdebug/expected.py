@@ -39,7 +39,7 @@ __all__ = [
 REFERENCE_FORMAT = 3  # bump when the way expected outputs are computed or keyed changes: old cache files then miss
 RTOL = 1e-7  # evalplus compares floats like np.allclose(rtol=1e-07)
 DEFAULT_FLOAT_ATOL = 1e-6  # evalplus's tolerance for float outputs when the problem sets none
-DEFAULT_CHUNK_SIZE = 1000
+DEFAULT_CHUNK_SIZE = 2000  # every problem of HumanEval+ (up to 1,100 inputs) and MBPP+ in one run
 DEFAULT_CHUNK_BYTES = 4 << 20
 FIRST_CHUNK = 16  # inputs in the first run when output sizes are still unknown
 KEYS_REMEMBERED = 4096  # problems whose cache keys a store remembers (holding the problem, so its id stays its own)

@@ -383,12 +383,13 @@ def give_to_oom_killer() -> None:
         fh.write("1000")
 
 
-def wait_for_adoption(middle: int, limit: float = 1.0) -> None:
-    """Wait until ``middle``, the zygote's intermediate process that forked this one, is gone (reaped), so the run
-    starts in a container holding only the runner, the zygote and itself."""
-    deadline = time.monotonic() + limit
-    while (os.getppid() == middle or os.path.exists(f"/proc/{middle}")) and time.monotonic() < deadline:
-        time.sleep(0.0002)
+def wait_for_adoption(gate: int) -> None:
+    """Wait until the zygote's intermediate process that forked this one is reaped (end of file on ``gate``: see
+    zygote.py), so the run starts in a container holding only the runner, the zygote and itself."""
+    with contextlib.suppress(OSError):
+        while os.read(gate, 64):
+            pass
+    os.close(gate)
 
 
 def drop_privileges(uid: int) -> None:
@@ -427,14 +428,12 @@ def set_limits(child: Child, limits: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
 
 
-def child_entry(fds: list[int], uid: int, middle: int) -> None:
-    """Set up the forked child's process state from the descriptors the runner sent, then run. Never returns."""
+def child_entry(fds: list[int], uid: int, gate: int) -> None:
+    """Set up the forked child's process state from the descriptors the runner sent, then run. Never returns.
+    (Its signals, environment and seccomp program were prepared in the zygote: see zygote.serve.)"""
     try:
-        wait_for_adoption(middle)
+        wait_for_adoption(gate)
         os.setpgid(0, 0)
-        for signum in confine.IGNORED_SIGNALS:
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
         give_to_oom_killer()
         # Out of the way first (the received numbers are arbitrary), then into their places; everything else the
@@ -467,8 +466,6 @@ def child_entry(fds: list[int], uid: int, middle: int) -> None:
         # Without a pids cgroup that applies inside (gVisor), no new processes at all: see confine.py.
         confine.install_seccomp(processes=cgroups)
         os.chdir(WORK_DIR)
-        os.environ.clear()
-        os.environ.update(CHILD_ENV)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), write_through=True)

@@ -18,7 +18,7 @@ import platform
 import signal
 import struct
 
-__all__ = ["IGNORED_SIGNALS", "install_seccomp", "seccomp_filter"]
+__all__ = ["IGNORED_SIGNALS", "install_seccomp", "prepare", "seccomp_filter"]
 
 # SIGCHLD keeps its default (ignoring it would reap children before waitpid sees them); so do synchronous faults.
 IGNORED_SIGNALS = sorted(
@@ -107,12 +107,25 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
+_PREPARED: dict[bool, bytes | None] = {}  # processes -> the program, compiled in the zygote before any fork
+_LIBC: list[ctypes.CDLL] = []
+
+
+def prepare() -> None:
+    """Compile both programs and open libc now, so that each forked child only loads its program."""
+    for processes in (True, False):
+        _PREPARED[processes] = seccomp_filter(platform.machine(), processes=processes)
+    _LIBC[:] = [ctypes.CDLL(None, use_errno=True)]
+
+
 def install_seccomp(*, processes: bool) -> bool:
     """Load ``seccomp_filter`` into this process (inherited by all it starts); False if that was not possible."""
-    program = seccomp_filter(platform.machine(), processes=processes)
+    if processes not in _PREPARED:
+        prepare()
+    program = _PREPARED[processes]
     if program is None:
         return False
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = _LIBC[0]
     buffer = ctypes.create_string_buffer(program, len(program))
     fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2

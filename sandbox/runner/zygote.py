@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import socket
 import struct
 
 import child  # type: ignore[import-not-found]
 import clean  # type: ignore[import-not-found]
+import confine  # type: ignore[import-not-found]
 
 __all__ = ["Zygote"]
 
@@ -90,6 +92,15 @@ def serve(sock: socket.socket, uid: int) -> None:
     os.close(null)
     with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
         fh.write("999")  # below the children (1000), above the runner: OOM takes code under test first
+    # What every child would otherwise set up anew, done once here and inherited through fork: the signals the
+    # runner ignores back to their defaults (the zygote needs no such shield: it is not PID 1, and the children's
+    # uid cannot signal it), the children's environment, and the seccomp program compiled.
+    for signum in confine.IGNORED_SIGNALS:
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_DFL)
+    os.environ.clear()
+    os.environ.update(child.CHILD_ENV)
+    confine.prepare()
     gc.collect()
     gc.freeze()  # children share these pages copy-on-write instead of touching them during collection
     while True:
@@ -114,28 +125,37 @@ def serve(sock: socket.socket, uid: int) -> None:
 
 
 def _detached_child(sock: socket.socket, fds: list[int], uid: int) -> int:
-    """Fork a child through an intermediate that exits at once, so the child is re-parented to the runner."""
+    """Fork a child through an intermediate that exits at once, so the child is re-parented to the runner.
+
+    The child starts its set-up only once the intermediate is reaped (so the run finds nobody but the runner, the
+    zygote and itself): it waits for end of file on a gate pipe whose write ends close as the intermediate exits
+    and the zygote, having reaped it, closes its own. No polling, and no waiting for longer than that."""
     read_end, write_end = os.pipe()
+    gate, gate_open = os.pipe()
     middle = os.fork()
     if middle == 0:
         try:
             os.close(read_end)
-            me = os.getpid()
             try:
                 grandchild = os.fork()
             except OSError as exc:
                 grandchild = -(exc.errno or 11)
             if grandchild == 0:
                 os.close(write_end)
+                os.close(gate_open)
                 sock.close()
-                child.child_entry(fds, uid, me)  # never returns
+                child.child_entry(fds, uid, gate)  # never returns
             os.write(write_end, _PID.pack(grandchild))
         finally:
             os._exit(0)
     os.close(write_end)
-    data = os.read(read_end, _PID.size)
-    os.close(read_end)
-    os.waitpid(middle, 0)
+    os.close(gate)
+    try:
+        data = os.read(read_end, _PID.size)
+        os.close(read_end)
+        os.waitpid(middle, 0)
+    finally:
+        os.close(gate_open)  # the child may go on
     return int(_PID.unpack(data)[0]) if len(data) == _PID.size else -5  # EIO
 
 

@@ -379,19 +379,18 @@ class Judge:
         """Run the program on the chosen inputs within the sample's limits (evalplus's, from the canonical times)."""
         settings = self.settings
 
-        def seconds(k: int) -> float:
-            # evalplus's limit, plus time to encode a big output, which the sandbox counts in the input's time
-            index = chosen[k]
-            return (max(settings.min_time_limit, settings.time_limit_factor * reference.durations[index])
-                    + reference.sizes[index] / ENCODE_BYTES_PER_SECOND)
+        # Each input's limit: evalplus's, plus time to encode a big output, which the sandbox counts in the input's
+        # time. Computed once: a run asks for the limits of its thousand inputs twice.
+        seconds = [max(settings.min_time_limit, settings.time_limit_factor * reference.durations[index])
+                   + reference.sizes[index] / ENCODE_BYTES_PER_SECOND for index in chosen]
 
         def limits(chunk: list[int]) -> Limits:
-            return Limits(test_timeout=max(seconds(k) for k in chunk))
+            return Limits(test_timeout=max([seconds[k] for k in chunk]))
 
         def job_time(chunk: list[int], timeouts_left: int) -> float:
             # time for the inputs that behave, plus a limit (and the sandbox's grace) for each allowed timeout
-            expected = sum(settings.time_limit_factor * reference.durations[chosen[k]] for k in chunk)
-            return expected + max(timeouts_left, 1) * (max(seconds(k) for k in chunk) + RUN_SLACK) + RUN_SLACK
+            expected = settings.time_limit_factor * sum([reference.durations[chosen[k]] for k in chunk])
+            return expected + max(timeouts_left, 1) * (max([seconds[k] for k in chunk]) + RUN_SLACK) + RUN_SLACK
 
         plan = CallPlan(chunk_size=settings.chunk_size, chunk_bytes=settings.chunk_bytes, limits=limits,
                         job_time=job_time, sizes=[reference.sizes[i] for i in chosen],

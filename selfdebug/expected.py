@@ -243,7 +243,12 @@ def _widen(value: Any) -> Any:
     return value
 
 
+_UNTAGGED = frozenset({int, float, bool, type(None)})  # what ``_unwrap`` returns as it is
+
+
 def _unwrap(value: Any) -> Any:
+    if type(value) in _UNTAGGED:
+        return value
     if type(value) is list and str not in set(map(type, value)) and codec.is_plain_list(value):
         return value  # no string in it, so no tagged int
     if isinstance(value, str) and value.startswith(_BIG_INT_TAG):

@@ -24,51 +24,15 @@ from selfdebug.options import DebugOptions, Feedback, Strategy
 from selfdebug.problems import Problem
 from selfdebug.record import StopReason
 from selfdebug_cli import app
+from tests.hostile import ODD_MESSAGE, ODD_NAME, REPLACEMENT, SURROGATE
 
 pytestmark = [pytest.mark.security, pytest.mark.docker, pytest.mark.timeout(180)]
 
-REPLACEMENT = "\ufffd"
 PROBLEM = Problem(task_id="demo/add", prompt='def add(a: int, b: int) -> int:\n    """Return a + b."""\n',
                   entry_point="add", tests=["assert add(2, 2) == 4"])
 TESTS = "```python\nassert add(1, 2) == 3\nassert add(0, 0) == 0\n```"
 RIGHT = "```python\ndef add(a: int, b: int) -> int:\n    return a + b\n```"
 
-ODD_MESSAGE = '''
-class Odd(str):
-    def __getitem__(self, key):
-        return {"not": ["a", "string"]}
-
-    def __str__(self):
-        return self
-
-
-class Boom(Exception):
-    def __str__(self):
-        return Odd("boom")
-
-
-def add(a, b):
-    raise Boom()
-'''
-ODD_NAME = '''
-class Meta(type):
-    @property
-    def __name__(cls):
-        return {"name": 42}
-
-
-class Weird(Exception, metaclass=Meta):
-    pass
-
-
-def add(a, b):
-    raise Weird("x")
-'''
-SURROGATE = '''
-def add(a, b):
-    print("\\udfff")
-    raise ValueError("bad \\udfff")
-'''
 # The traced return value's repr and the printed line carry lone surrogates.
 SURROGATE_REPR = '''
 class Odd:

@@ -15,55 +15,12 @@ from typing import Any
 import pytest
 
 from sandbox import RunResult, Sandbox, StdioCase, Verdict
+from tests.hostile import ODD_MESSAGE, ODD_NAME, REPLACEMENT, SURROGATE
 
 pytestmark = [pytest.mark.security, pytest.mark.docker, pytest.mark.timeout(120)]
 
-REPLACEMENT = "\ufffd"
-
-# str(exc) is a str subclass whose slices are dicts (the runner cuts the message with message[:N]).
-ODD_MESSAGE = '''
-class Odd(str):
-    def __getitem__(self, key):
-        return {"not": ["a", "string"]}
-
-    def __str__(self):
-        return self
-
-
-class Boom(Exception):
-    def __str__(self):
-        return Odd("boom")
-
-
-def f(*args):
-    raise Boom()
-'''
-
-# type(exc).__name__ is a dict: a metaclass's property wins over type's own __name__.
-ODD_NAME = '''
-class Meta(type):
-    @property
-    def __name__(cls):
-        return {"name": 42}
-
-
-class Weird(Exception, metaclass=Meta):
-    pass
-
-
-def f(*args):
-    raise Weird("x")
-'''
-
-SURROGATES = '''
-import sys
-
-
-def f(*args):
-    print("out \\udfff")
-    print("err \\udfff", file=sys.stderr)
-    raise ValueError("bad \\udfff")
-
+# Besides the shared SURROGATE's add(): values that carry lone surrogates back.
+SURROGATES = SURROGATE + '''
 
 def g(*args):
     return "\\udfff"
@@ -108,7 +65,7 @@ def assert_plain(run: RunResult) -> None:
 
 
 def test_a_str_subclass_message_becomes_plain_text(sandbox: Sandbox) -> None:
-    run = sandbox.run_tests(ODD_MESSAGE, ["f()", "assert 1 + 1 == 2"])
+    run = sandbox.run_tests(ODD_MESSAGE, ["add()", "assert 1 + 1 == 2"])
     assert_plain(run)
     bad, good = run.tests
     assert bad.verdict is Verdict.ERROR and bad.exception is not None and bad.exception.type == "Boom"
@@ -119,7 +76,7 @@ def test_a_str_subclass_message_becomes_plain_text(sandbox: Sandbox) -> None:
 
 
 def test_a_non_str_exception_name_becomes_plain_text(sandbox: Sandbox) -> None:
-    run = sandbox.run_tests(ODD_NAME, ["f()", "assert True"])
+    run = sandbox.run_tests(ODD_NAME, ["add()", "assert True"])
     assert_plain(run)
     bad, good = run.tests
     assert bad.verdict is Verdict.ERROR and bad.exception is not None
@@ -129,7 +86,7 @@ def test_a_non_str_exception_name_becomes_plain_text(sandbox: Sandbox) -> None:
 
 
 def test_lone_surrogates_in_output_and_messages_are_replaced(sandbox: Sandbox) -> None:
-    run = sandbox.run_tests(SURROGATES, ["f()", "assert 1 == 2, 'no \\udfff'", "print('fine \\udfff')"])
+    run = sandbox.run_tests(SURROGATES, ["add()", "assert 1 == 2, 'no \\udfff'", "print('fine \\udfff')"])
     assert_plain(run)
     raised, failed, printed = run.tests
     assert raised.verdict is Verdict.ERROR and raised.exception is not None
@@ -155,7 +112,7 @@ def test_returned_surrogates_come_back_replaced_in_every_container(sandbox: Sand
 
 @pytest.mark.parametrize("program", [ODD_MESSAGE, ODD_NAME, SURROGATES], ids=["str-subclass", "name", "surrogate"])
 def test_calls_that_raise_strange_exceptions_are_errors(sandbox: Sandbox, program: str) -> None:
-    run = sandbox.run_calls(program, "f", [[1], [2]])
+    run = sandbox.run_calls(program, "add", [[1], [2]])
     assert_plain(run)
     assert [t.verdict for t in run.tests] == [Verdict.ERROR, Verdict.ERROR]
 
@@ -164,10 +121,10 @@ def test_calls_that_raise_strange_exceptions_are_errors(sandbox: Sandbox, progra
 
 
 # Not SURROGATES: a stdio program's print goes to a real pipe, whose encoder refuses a surrogate in the child.
-@pytest.mark.parametrize("program", [ODD_MESSAGE, ODD_NAME, "def f():\n    raise ValueError('bad \\udfff')\n"],
+@pytest.mark.parametrize("program", [ODD_MESSAGE, ODD_NAME, "def add():\n    raise ValueError('bad \\udfff')\n"],
                          ids=["str-subclass", "name", "surrogate"])
 def test_stdio_programs_that_raise_strange_exceptions_are_errors(sandbox: Sandbox, program: str) -> None:
-    run = sandbox.run_stdio(program + "\nf()\n", [StdioCase(stdin="1\n", expected="1"), StdioCase(stdin="2\n")])
+    run = sandbox.run_stdio(program + "\nadd()\n", [StdioCase(stdin="1\n", expected="1"), StdioCase(stdin="2\n")])
     assert_plain(run)
     assert [t.verdict for t in run.tests] == [Verdict.ERROR, Verdict.ERROR]
 

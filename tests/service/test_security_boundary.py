@@ -8,47 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.hostile import ODD_MESSAGE, ODD_NAME, REPLACEMENT, SURROGATE
 from tests.llm.scripted_server import ScriptedOpenAIServer, Step
 
 pytestmark = [pytest.mark.security, pytest.mark.timeout(120)]
 
-REPLACEMENT = "\ufffd"
-ODD_MESSAGE = '''
-class Odd(str):
-    def __getitem__(self, key):
-        return {"not": ["a", "string"]}
-
-    def __str__(self):
-        return self
-
-
-class Boom(Exception):
-    def __str__(self):
-        return Odd("boom")
-
-
-def add(a, b):
-    raise Boom()
-'''
-ODD_NAME = '''
-class Meta(type):
-    @property
-    def __name__(cls):
-        return {"name": 42}
-
-
-class Weird(Exception, metaclass=Meta):
-    pass
-
-
-def add(a, b):
-    raise Weird("x")
-'''
-SURROGATE = '''
-def add(a, b):
-    print("\\udfff")
-    raise ValueError("bad \\udfff")
-'''
 POISONED = {  # program -> (exception type, message) as the API shows them
     # The child reports the exact str behind a str subclass and the class's real name past a metaclass (the host
     # coerces anything else: tests/sandbox/test_reply.py).
@@ -72,7 +36,8 @@ def test_executions_show_surrogates_in_output_asserts_and_stdio_as_replacements(
     reply = alice.post("/v1/executions", json={"code": SURROGATE, "tests": ["add(1, 2)", "assert 0, 'no \\udfff'"]})
     assert reply.status_code == 200, reply.text
     raised, failed = reply.json()["tests"]
-    assert raised["stdout"] == f"{REPLACEMENT}\n" and failed["exception"]["message"] == f"no {REPLACEMENT}"
+    assert raised["stdout"] == f"out {REPLACEMENT}\n" and raised["stderr"] == f"err {REPLACEMENT}\n"
+    assert failed["exception"]["message"] == f"no {REPLACEMENT}"
     stdio = alice.post("/v1/executions", json={"code": "raise ValueError('\\udfff')", "stdio": [{"stdin": "1"}]})
     assert stdio.status_code == 200, stdio.text
     assert stdio.json()["tests"][0]["exception"]["message"] == REPLACEMENT

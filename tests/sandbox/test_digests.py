@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 
 import pytest
 
@@ -79,6 +80,16 @@ def test_a_long_list_of_numbers_comes_back_as_the_digest_of_its_packed_form(sand
     assert large.digest == codec.value_digest(expected, 4096) == hashlib.sha256(packed).hexdigest()
     assert large.value_bytes == len(packed)
     assert small.digest is None and small.output == [0, 0.5, 2] and small.value_bytes == len("[0, 0.5, 2]")
+
+
+def test_packed_bytes_that_hold_newlines_are_read_by_their_length(sandbox: Sandbox) -> None:
+    # Every byte of this float is a newline: the runner must frame a value by its announced length, not by lines.
+    newlines = struct.unpack("d", b"\n" * 8)[0]
+    program = f"def many(n):\n    return [{newlines!r}] * n\n"
+    result = sandbox.run_calls(program, "many", [[300], [400]], digest_over=1024)
+    expected = [[newlines] * 300, [newlines] * 400]
+    assert [test.digest for test in result.tests] == [codec.value_digest(value, 1024) for value in expected]
+    assert all(b"\n" * 8 in (codec.packed(value) or b"") for value in expected)
 
 
 @pytest.mark.parametrize(("one", "other"), [

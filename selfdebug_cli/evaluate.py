@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,8 @@ from selfdebug.evaluation import EvaluationSettings, Judge, SampleResult, judged
 from selfdebug_cli.errors import reported
 
 __all__ = ["evaluate"]
+
+MAX_POOL = 64  # SandboxSettings' own bound on pool_size
 
 
 def evaluate(
@@ -37,7 +40,8 @@ def evaluate(
         # The problems and samples live as long as the command: out of every garbage collection from here on (the
         # evalplus inputs are millions of objects, which each full collection walked again).
         gc.freeze()
-        with Sandbox(SandboxSettings()) as sandbox, tqdm(total=len(chosen), desc="evaluating", unit="sample") as bar:
+        with Sandbox(_pool_per_core(SandboxSettings())) as sandbox, \
+                tqdm(total=len(chosen), desc="evaluating", unit="sample") as bar:
 
             def advance(_result: SampleResult) -> None:
                 bar.update()
@@ -51,6 +55,15 @@ def evaluate(
     if judged.tests:  # asserts and check() functions; evalplus inputs and stdio cases are always compared here
         typer.echo(f"judged: {judged.describe()}")
     typer.echo(f"pass@1: {pass_at_1(results):.4f} ({passed}/{len(results)})")
+
+
+def _pool_per_core(settings: SandboxSettings) -> SandboxSettings:
+    """A container per core this process may use, unless ``SANDBOX_POOL_SIZE`` says otherwise: evaluation keeps
+    every container busy, so a bigger machine should not judge with the service's default of two."""
+    if "pool_size" in settings.model_fields_set:
+        return settings
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2
+    return settings.model_copy(update={"pool_size": min(max(cores, 2), MAX_POOL)})
 
 
 def _write_results(path: Path, results: list[SampleResult]) -> None:

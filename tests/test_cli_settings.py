@@ -24,3 +24,18 @@ def test_a_bad_setting_is_one_clear_line(args: tuple[str, ...], env: dict[str, s
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(f"error: {expected}"), done.stderr
     assert "Traceback" not in done.stderr and "s3cr" not in done.stderr  # a key stays secret
+
+
+def test_evaluate_uses_a_container_per_core_unless_the_pool_size_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox import SandboxSettings
+    from selfdebug_cli.evaluate import _pool_per_core
+
+    monkeypatch.delenv("SANDBOX_POOL_SIZE", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(8)))
+    assert _pool_per_core(SandboxSettings()).pool_size == 8
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0})
+    assert _pool_per_core(SandboxSettings()).pool_size == 2  # never fewer than the service's default
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(500)))
+    assert _pool_per_core(SandboxSettings()).pool_size == 64  # SandboxSettings' own bound
+    monkeypatch.setenv("SANDBOX_POOL_SIZE", "3")
+    assert _pool_per_core(SandboxSettings()).pool_size == 3

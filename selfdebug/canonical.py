@@ -1,0 +1,136 @@
+"""The canonical solution's outputs on many inputs, computed in one sandboxed run per stretch of inputs.
+
+Judging a program calls it once per input, each call its own unit with its own time limit, reported and checked
+by the runner: the program under test is an adversary. The canonical solution is the dataset's own reference, so
+computing its outputs needs none of that per call (a unit costs some 40 µs beyond the call itself, and a pass over
+HumanEval+ has 122,000 of them). Here a harness loads it once in the sandbox, calls it on a stretch of inputs,
+and sends back for each input what the runner would have: whether it returned, how long it took, and its value's
+JSON, or, past ``digest_over`` bytes, the sha256 of exactly the bytes a judged program's child sends for an equal
+value (the packed form of a long list of numbers, else the JSON; never a digest of a value holding a NaN).
+
+Its digests are taken in the canonical solution's own process: a solution that lied about them could only spoil
+its own expected outputs, which its author decides anyway, and the cache is keyed by its content. Anything
+unexpected (a harness run that fails, a malformed answer) returns None, and the caller computes the outputs call by
+call as before. A stretch stops early, well inside the run's time limit and reply budget, and the next run goes on
+from there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sandbox import Limits, Sandbox, TestResult, Verdict
+from sandbox.reply import plain_data
+from sandbox.runner import codec
+
+__all__ = ["canonical_outputs"]
+
+# Seconds of a stretch as a share of the run's time limit, and the JSON a stretch may send back, before it stops
+# and leaves the rest to the next run.
+TIME_SHARE = 0.4
+STRETCH_BYTES = 4 << 20
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+HARNESS = r'''
+import hashlib
+import json
+import sys
+import time
+
+import child  # the runner's own modules, loaded in every child: the very encoders a judged program's child uses
+import codec
+
+entry, inputs, digest_over = PAYLOAD["entry"], PAYLOAD["inputs"], PAYLOAD["digest_over"]
+seconds, budget = PAYLOAD["seconds"], PAYLOAD["bytes"]
+dumps = json.JSONEncoder(default=child.safe_repr).encode
+nan = b'{"$f": "nan"}'
+
+
+class Sink:
+    def write(self, text):
+        return len(text)
+
+    def flush(self):
+        pass
+
+
+namespace = {"__name__": "solution", "__builtins__": __builtins__}
+exec(compile(PROGRAM, "<solution>", "exec", dont_inherit=True), namespace)
+function = namespace[entry]
+rows, started, sent = [], time.perf_counter(), 0
+sys.stdout = sys.stderr = Sink()  # what the solution prints is no output of its
+for args in inputs:
+    if rows and (time.perf_counter() - started > seconds or sent > budget):
+        break
+    decoded = codec.decode(args)
+    begun = time.perf_counter()
+    try:
+        value = function(*decoded)
+    except (child.UnitTimeout, child.OutputLimit):
+        raise
+    except BaseException:
+        rows.append([False, time.perf_counter() - begun, None, None, None])
+        continue
+    # The time a judged call is given counts its encoding too (as a unit does).
+    packed = codec.packed(value)
+    if packed is not None and len(packed) > digest_over:
+        digest = hashlib.sha256(packed).hexdigest()
+        rows.append([True, time.perf_counter() - begun, None, digest, len(packed)])
+        continue
+    text = dumps(codec.encode(value))
+    data = text.encode("utf-8", "replace")
+    if len(data) > digest_over and nan not in data:
+        rows.append([True, time.perf_counter() - begun, None, hashlib.sha256(data).hexdigest(), len(data)])
+    else:
+        rows.append([True, time.perf_counter() - begun, text, None, len(data)])
+        sent += len(data)
+emit(rows)
+'''
+
+
+def canonical_outputs(sandbox: Sandbox, program: str, entry_point: str, encoded: Sequence[Any],
+                      digest_over: int) -> list[TestResult] | None:
+    """Each input's result as ``Sandbox.run_calls`` with ``digest_over`` would give it (``encoded``: each input's
+    ``codec.encode(list(args))``), or None if the harness could not compute them all."""
+    seconds = sandbox.effective_limits(None)["test_timeout"] * TIME_SHARE
+    results: list[TestResult] = []
+    while len(results) < len(encoded):
+        payload = {"entry": entry_point, "inputs": list(encoded[len(results):]), "digest_over": digest_over,
+                   "seconds": seconds, "bytes": STRETCH_BYTES}
+        run = sandbox.run_harness(HARNESS, program=program, payload=payload, limits=Limits())
+        rows = run.tests[0].output if run.passed and run.tests else None
+        if not isinstance(rows, list) or not rows or len(rows) > len(encoded) - len(results):
+            return None
+        for row in rows:
+            test = _result(f"input_{len(results)}", row)
+            if test is None:
+                return None
+            results.append(test)
+    return results
+
+
+def _result(name: str, row: Any) -> TestResult | None:
+    """One input's row from the harness as the TestResult a call of its own would have given."""
+    if not (isinstance(row, list) and len(row) == 5):
+        return None
+    returned, duration, text, digest, size = row
+    if not (isinstance(returned, bool) and isinstance(duration, float | int) and duration >= 0):
+        return None
+    if not returned:
+        return TestResult(name=name, verdict=Verdict.ERROR, duration=float(duration),
+                          message="the canonical solution raised")
+    if not (isinstance(size, int) and size >= 0):
+        return None
+    if isinstance(digest, str) and _SHA256.fullmatch(digest) and text is None:
+        return TestResult(name=name, verdict=Verdict.PASSED, duration=float(duration), digest=digest,
+                          value_bytes=size)
+    if not isinstance(text, str):
+        return None
+    try:
+        output = codec.decode(plain_data(json.loads(text)))  # as ``sandbox.reply`` reads a value
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None
+    return TestResult(name=name, verdict=Verdict.PASSED, duration=float(duration), output=output, value_bytes=size)

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.services import Services
 from workers.metrics import JOB_BUCKETS, LLM_BUCKETS, bucket_field
-from workers.store import text
+from workers.replies import text
 
 __all__ = ["CONTENT_TYPE", "HttpMetrics", "HttpMetricsMiddleware", "render_metrics"]
 

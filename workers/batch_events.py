@@ -22,6 +22,7 @@ import redis.asyncio
 
 from workers.keys import Keys
 from workers.models import BatchStatus, StoredEvent
+from workers.replies import read_events, text
 from workers.settings import ServiceSettings
 
 __all__ = ["BATCH_EVENT_LUA", "BatchEvents", "final_event", "is_last"]
@@ -85,25 +86,10 @@ class BatchEvents:
     async def read(self, batch_id: str, after: str, *, count: int = 100, block: float | None = None
                    ) -> list[StoredEvent]:
         """Events after the stream id ``after`` ('0-0' for all); with ``block`` wait up to that many seconds."""
-        key = self.keys.batch_events(batch_id)
-        entries: Any
-        if block is None:
-            entries = await self.redis.xrange(key, min=f"({after}" if after != "0-0" else "-", count=count)
-        else:
-            reply: Any = await self.redis.xread({key: after}, count=count, block=max(1, int(block * 1000)))
-            entries = reply[0][1] if reply else []
-        events = []
-        for event_id, fields in entries:
-            values = {_text(name): _text(value) for name, value in fields.items()}
-            events.append(StoredEvent(id=_text(event_id), kind=values.get("kind", ""), data=values.get("data", "{}")))
-        return events
+        return await read_events(self.redis, self.keys.batch_events(batch_id), after, count=count, block=block)
 
     async def ended(self, batch_id: str) -> bool:
         """True when the batch is no longer running (or is gone): its stream will not grow."""
         status = await self.redis.hget(self.keys.batch(batch_id), "status")
-        return status is None or _text(status) != BatchStatus.RUNNING.value
+        return status is None or text(status) != BatchStatus.RUNNING.value
 
-
-def _text(value: Any) -> str:
-    # Not workers.store.text: the scripts import this module, and the store imports the scripts.
-    return value.decode() if isinstance(value, bytes) else str(value)

@@ -20,9 +20,10 @@ from workers.errors import CapReached
 from workers.keys import Keys
 from workers.models import Batch, BatchSpec, BatchStatus, Job, JobSpec, JobStatus
 from workers.quota import StorageQuota
+from workers.replies import text, text_map
 from workers.scripts import ADVANCE, CREATE_BATCH, REMOVE_BATCH
 from workers.settings import ServiceSettings
-from workers.store import JobStore, new_id, quota_reached, text, text_map
+from workers.store import JobStore, new_id, quota_reached
 
 __all__ = ["BatchStore"]
 

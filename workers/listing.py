@@ -19,8 +19,8 @@ import redis.asyncio
 
 from workers.keys import Keys
 from workers.models import Batch, BatchSpec, BatchStatus, Job, JobSpec, JobStatus, JobVerdict
+from workers.replies import text
 from workers.settings import ServiceSettings
-from workers.store import text
 
 __all__ = ["SCAN_LIMIT", "BatchPage", "JobPage", "Listed", "Listing", "parse_cursor"]
 

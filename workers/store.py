@@ -18,10 +18,11 @@ from workers.errors import CapReached, QuotaReached
 from workers.keys import Keys
 from workers.models import Job, JobResult, JobSpec, JobStatus, StoredEvent
 from workers.quota import StorageQuota
+from workers.replies import read_events, text, text_map
 from workers.scripts import CANCEL, CLAIM, CREATE_JOB, FINISH, HEARTBEAT, RATE, REMOVE_JOB, REQUEUE, RESEND
 from workers.settings import ServiceSettings
 
-__all__ = ["Finished", "JobStore", "new_id", "quota_reached", "text", "text_map"]
+__all__ = ["Finished", "JobStore", "new_id", "quota_reached"]
 
 _QUOTA_SETTINGS = {"jobs": ("jobs", "max_stored_jobs"), "bytes": ("bytes of jobs", "max_stored_bytes"),
                    "batches": ("batches", "max_stored_batches")}
@@ -29,15 +30,6 @@ _QUOTA_SETTINGS = {"jobs": ("jobs", "max_stored_jobs"), "bytes": ("bytes of jobs
 
 def new_id() -> str:
     return uuid.uuid4().hex
-
-
-def text(value: Any) -> str:
-    """A Redis reply as ``str`` (the clients decode replies, but the types say bytes or str)."""
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def text_map(reply: Any) -> dict[str, str]:
-    return {text(k): text(v) for k, v in (reply or {}).items()}
 
 
 def _float(value: str | None) -> float | None:
@@ -177,18 +169,7 @@ class JobStore:
     async def events(self, job_id: str, after: str, *, count: int = 100, block: float | None = None
                      ) -> list[StoredEvent]:
         """Events after the stream id ``after`` ('0-0' for all); with ``block`` wait up to that many seconds."""
-        key = self.keys.events(job_id)
-        entries: Any
-        if block is None:
-            entries = await self.redis.xrange(key, min=f"({after}" if after != "0-0" else "-", count=count)
-        else:
-            reply: Any = await self.redis.xread({key: after}, count=count, block=max(1, int(block * 1000)))
-            entries = reply[0][1] if reply else []
-        events = []
-        for event_id, fields in entries:
-            values = text_map(fields)
-            events.append(StoredEvent(id=text(event_id), kind=values.get("kind", ""), data=values.get("data", "{}")))
-        return events
+        return await read_events(self.redis, self.keys.events(job_id), after, count=count, block=block)
 
     async def wait_finished(self, job_id: str, after: str, timeout: float) -> bool:
         """Wait until the job's stream shows its final status, at most ``timeout`` seconds; True if it did."""

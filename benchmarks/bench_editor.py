@@ -17,9 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +27,7 @@ from pathlib import Path
 from typing import Union
 
 import httpx
+from common.service_processes import free_port, selfdebug_processes
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import default_converter
@@ -46,12 +44,6 @@ EMBEDDED = [
     'def reverse(s: str) -> str:\n    """Return the string s reversed.\n\n    >>> reverse("abc")\n    \'cba\'\n'
     '    """\n    return s\n',
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -71,38 +63,20 @@ def _scripted_llm() -> Iterator[dict[str, str]]:
 
 @contextlib.contextmanager
 def _service(env: dict[str, str], logs: Path) -> Iterator[str]:
-    """``selfdebug serve`` and one ``selfdebug worker``; the API's URL once the worker's pool is warm."""
-    selfdebug = shutil.which("selfdebug", path=str(Path(sys.executable).parent)) or "selfdebug"
-    port = _free_port()
-    commands = [[selfdebug, "serve", "--port", str(port), "--log-level", "warning"],
-                [selfdebug, "worker", "--concurrency", "2", "--loglevel", "WARNING", "--hostname",
+    """``selfdebug serve`` and one ``selfdebug worker``; the API's URL once it is ready (the worker's pool warm)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    commands = [["serve", "--port", str(port), "--log-level", "warning"],
+                ["worker", "--concurrency", "2", "--loglevel", "WARNING", "--hostname",
                  f"bench-editor-{os.getpid()}@%h"]]
-    processes = []
-    try:
-        for index, command in enumerate(commands):
-            log = (logs / f"process-{index}.log").open("wb")
-            processes.append(subprocess.Popen(command, env={**os.environ, **env}, stdout=log,
-                                              stderr=subprocess.STDOUT, start_new_session=True))
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                ready = httpx.get(f"{base}/readyz", timeout=5)
-                if ready.status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"the service did not get ready; logs in {logs}")
+
+    def ready() -> bool:
+        with contextlib.suppress(httpx.HTTPError):
+            return httpx.get(f"{base}/readyz", timeout=5).status_code == 200
+        return False
+
+    with selfdebug_processes(commands, env, logs, ready=ready, timeout=180, stop_timeout=30):
         yield base
-    finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
 
 
 class _Editor(LanguageClient):

@@ -22,9 +22,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +33,7 @@ from typing import Any
 
 import httpx
 import redis
+from common.service_processes import free_port, selfdebug_processes
 
 from sandbox import AsyncSandbox, SandboxSettings
 from selfdebug.llm import LLMSettings, open_chat_model
@@ -46,12 +44,6 @@ from selfdebug.problems import Problem
 
 TOKEN = "bench-token-0001"
 TARGET_P50 = 0.050
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -98,7 +90,7 @@ def _redis_url() -> Iterator[str]:
         pass
     finally:
         client.close()
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as folder, subprocess.Popen(
             ["redis-server", "--port", str(port), "--dir", folder, "--save", ""], stdout=subprocess.DEVNULL) as server:
         time.sleep(0.5)
@@ -110,38 +102,24 @@ def _redis_url() -> Iterator[str]:
 
 @contextlib.contextmanager
 def _service(env: dict[str, str], port: int, worker_concurrency: int, logs: Path) -> Iterator[str]:
-    selfdebug = shutil.which("selfdebug", path=str(Path(sys.executable).parent)) or "selfdebug"
-    commands = [[selfdebug, "serve", "--port", str(port), "--log-level", "warning"]]
-    commands += [[selfdebug, "worker", "--concurrency", str(worker_concurrency), "--loglevel", "WARNING",
-                  "--hostname", f"bench{i}@%h"] for i in range(2)]
-    processes = []
+    base = f"http://127.0.0.1:{port}"
+    commands = [["serve", "--port", str(port), "--log-level", "warning"]]
+    commands += [["worker", "--concurrency", str(worker_concurrency), "--loglevel", "WARNING", "--hostname",
+                  f"bench{i}@%h"] for i in range(2)]
+    client = redis.Redis.from_url(env["SELFDEBUG_REDIS_URL"], decode_responses=True)
+
+    def ready() -> bool:  # both workers warm (their pools started), the API answering
+        reports = [client.get(k) for k in client.scan_iter(f"{env['SELFDEBUG_KEY_PREFIX']}:worker:*")]
+        warm = sum(1 for r in reports if r and '"pool": {' in r)
+        with contextlib.suppress(httpx.HTTPError):
+            return warm == 2 and httpx.get(f"{base}/healthz").status_code == 200
+        return False
+
     try:
-        for index, command in enumerate(commands):
-            log = (logs / f"process-{index}.log").open("wb")
-            processes.append(subprocess.Popen(command, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                                              start_new_session=True))
-        base = f"http://127.0.0.1:{port}"
-        client = redis.Redis.from_url(env["SELFDEBUG_REDIS_URL"], decode_responses=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # both workers warm (their pools started), the API answering
-            reports = [client.get(k) for k in client.scan_iter(f"{env['SELFDEBUG_KEY_PREFIX']}:worker:*")]
-            warm = sum(1 for r in reports if r and '"pool": {' in r)
-            with contextlib.suppress(httpx.HTTPError):
-                if warm == 2 and httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            time.sleep(0.5)
-        else:
-            raise RuntimeError(f"the service did not start; logs in {logs}")
-        yield base
+        with selfdebug_processes(commands, env, logs, ready=ready, timeout=120, stop_timeout=20):
+            yield base
     finally:
-        for process in processes:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        client.close()
 
 
 # ---------------------------------------------------------------- the engine alone
@@ -239,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                "SELFDEBUG_API_KEYS": f"bench:{TOKEN}", "SELFDEBUG_RATE_LIMIT": "1000000",
                "SELFDEBUG_MAX_ACTIVE_JOBS": "10000", "SELFDEBUG_LLM_BASE_URL": llm_url,
                "SELFDEBUG_LLM_MODEL": llm_model, "SANDBOX_POOL_SIZE": "2"}
-        with _service(env, _free_port(), args.worker_concurrency, Path(logs)) as base:
+        with _service(env, free_port(), args.worker_concurrency, Path(logs)) as base:
             print(f"service: {args.jobs} jobs one at a time over REST ...")
             totals, engines = _latency(base, args.jobs)
             print(f"service: {args.jobs} jobs from {args.clients} clients at once, 2 workers x "

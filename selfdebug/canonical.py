@@ -36,17 +36,14 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 HARNESS = r'''
 import hashlib
-import json
 import sys
 import time
 
-import child  # the runner's own modules, loaded in every child: the very encoders a judged program's child uses
+import child  # the runner's own modules, loaded in every child
 import codec
 
 entry, inputs, digest_over = PAYLOAD["entry"], PAYLOAD["inputs"], PAYLOAD["digest_over"]
 seconds, budget = PAYLOAD["seconds"], PAYLOAD["bytes"]
-dumps = json.JSONEncoder(default=child.safe_repr).encode
-nan = b'{"$f": "nan"}'
 
 
 class Sink:
@@ -74,18 +71,14 @@ for args in inputs:
     except BaseException:
         rows.append([False, time.perf_counter() - begun, None, None, None])
         continue
-    # The time a judged call is given counts its encoding too (as a unit does).
-    packed = codec.packed(value)
-    if packed is not None and len(packed) > digest_over:
-        digest = hashlib.sha256(packed).hexdigest()
-        rows.append([True, time.perf_counter() - begun, None, digest, len(packed)])
-        continue
-    text = dumps(codec.encode(value))
-    data = text.encode("utf-8", "replace")
-    if len(data) > digest_over and nan not in data:
-        rows.append([True, time.perf_counter() - begun, None, hashlib.sha256(data).hexdigest(), len(data)])
+    # The very bytes a judged program's child sends for an equal value (codec.value_bytes), digested where the
+    # runner would digest them (codec.digested); the time counts the encoding too, as a unit's does.
+    data = codec.value_bytes(value, digest_over)
+    duration = time.perf_counter() - begun
+    if codec.digested(data, digest_over):
+        rows.append([True, duration, None, hashlib.sha256(data).hexdigest(), len(data)])
     else:
-        rows.append([True, time.perf_counter() - begun, text, None, len(data)])
+        rows.append([True, duration, data.decode("utf-8"), None, len(data)])
         sent += len(data)
 emit(rows)
 '''

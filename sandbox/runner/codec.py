@@ -15,7 +15,8 @@ import math
 from array import array
 from typing import Any
 
-__all__ = ["MAX_REPR", "PACKED", "Opaque", "decode", "encode", "is_plain_list", "packed", "value_bytes", "value_digest"]
+__all__ = ["MAX_REPR", "PACKED", "Opaque", "decode", "digested", "encode", "is_plain_list", "packed", "value_bytes",
+           "value_digest"]
 
 MAX_REPR = 1000
 _MAX_DEPTH = 200
@@ -25,6 +26,7 @@ _NUMBERS = frozenset({int, float, bool})
 _CONTAINERS = frozenset({list, dict})
 # How a packed value begins (see ``packed``): no JSON text starts with a NUL byte.
 PACKED = b"\x00selfdebug-packed-1:"
+_NAN_JSON = b'{"$f": "nan"}'  # how NaN looks in a value's JSON (``_float``'s tag, as json.dumps spaces it)
 PACK_MIN_ITEMS = 256  # shorter lists are cheap enough as JSON
 _KIND_BYTE = {int: 105, float: 102, bool: 98}  # b"i", b"f", b"b"
 _EXACT_IN_DOUBLE = 1 << 53  # ints up to this size are exact as doubles
@@ -183,6 +185,15 @@ def decode(data: Any) -> Any:
             raise ValueError(f"an opaque value's text must be a string, not {type(body).__name__}")
         return Opaque(body)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def digested(data: bytes | bytearray, digest_over: int | None) -> bool:
+    """Whether the runner sends only the sha256 of a returned value's bytes: packed bytes always (they are sent only
+    to be digested), JSON past ``digest_over`` bytes unless it holds a NaN (unequal to itself, so equal digests
+    would claim too much)."""
+    if data.startswith(PACKED):
+        return True
+    return digest_over is not None and len(data) > digest_over and _NAN_JSON not in data
 
 
 def value_bytes(value: Any, digest_over: int | None) -> bytes:

@@ -53,9 +53,6 @@ REPLY_SHARE = 16
 MIN_REPLY_BYTES = 1 << 20
 MAX_REPORT_LINE = 1 << 24  # a report line longer than this is not one of the child's own (those are bounded)
 PIPE_BYTES = 1 << 20  # the report pipe's buffer: a large returned value crosses in fewer wake-ups
-# How NaN looks in a value's JSON (the codec's tag, as json.dumps spaces it): a value holding one is never sent as
-# a digest, since NaN is unequal to itself and two equal digests would then claim too much.
-NAN = b'{"$f": "nan"}'
 EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
 CLEAN_TIMEOUT = 10.0  # seconds the cleaner may take before the container is declared unclean
 CLEAN_ATTEMPTS = 3
@@ -238,7 +235,7 @@ class Watch:
                 packed and (self.digest_over is None or size <= self.digest_over)):
             event.update(status="error", message="the report of the returned value was broken")
             event.pop("value", None)
-        elif packed or (self.digest_over is not None and size > self.digest_over and NAN not in line):
+        elif codec.digested(line, self.digest_over):
             # (The child packs only numbers it checked are finite; a false claim can only fail its own output.)
             event["digest"] = hashlib.sha256(line).hexdigest()
             event["bytes"] = size

@@ -37,6 +37,7 @@ MAX_TRACEBACK_LINES = 30
 RUNNER_RESERVE = 32 << 20  # bytes of the container's memory kept for the runner when the child's is capped by rlimit
 FATAL_EXIT = 121  # the child could not be set up (e.g. could not drop privileges); the runner knows by its report
 HIGH_FD = 100  # received descriptors are parked from here up while the low ones are laid out
+MEMORY_CGROUP: list[bool] = []  # whether oom_kills() sees the memory cgroup: found once by prepare()
 
 
 class UnitTimeout(BaseException):
@@ -378,18 +379,13 @@ def read_all(fd: int) -> bytes:
 def give_to_oom_killer() -> None:
     # While still root, this process owns its /proc files even though it is not dumpable; after the uid drop it
     # would not. Raising the score needs no privilege; it makes the code under test, not the runner, what the OOM
-    # killer takes.
-    with contextlib.suppress(OSError), open("/proc/self/oom_score_adj", "w") as fh:
-        fh.write("1000")
-
-
-def wait_for_adoption(gate: int) -> None:
-    """Wait until the zygote's intermediate process that forked this one is reaped (end of file on ``gate``: see
-    zygote.py), so the run starts in a container holding only the runner, the zygote and itself."""
+    # killer takes. (No open(): a text file object costs the child more than the write.)
     with contextlib.suppress(OSError):
-        while os.read(gate, 64):
-            pass
-    os.close(gate)
+        fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(fd, b"1000")
+        finally:
+            os.close(fd)
 
 
 def drop_privileges(uid: int) -> None:
@@ -428,11 +424,10 @@ def set_limits(child: Child, limits: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
 
 
-def child_entry(fds: list[int], uid: int, gate: int) -> None:
+def child_entry(fds: list[int], uid: int) -> None:
     """Set up the forked child's process state from the descriptors the runner sent, then run. Never returns.
     (Its signals, environment and seccomp program were prepared in the zygote: see zygote.serve.)"""
     try:
-        wait_for_adoption(gate)
         os.setpgid(0, 0)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
         give_to_oom_killer()
@@ -449,7 +444,7 @@ def child_entry(fds: list[int], uid: int, gate: int) -> None:
         child = Child(req, 3, token)
 
         set_limits(child, limits)
-        cgroups = oom_kills() is not None
+        cgroups = MEMORY_CGROUP[0] if MEMORY_CGROUP else oom_kills() is not None
         if not cgroups:
             # No memory cgroup in sight (gVisor): an OOM kill would take the whole sandbox and could not be told
             # apart from a crash, so cap the address space (gVisor enforces RLIMIT_AS, not RLIMIT_DATA) and let
@@ -480,6 +475,12 @@ def child_entry(fds: list[int], uid: int, gate: int) -> None:
         # (``os._exit(0)`` in the program, too), so a run that broke off (its report pipe closed under it, say)
         # must not look like one.
         os._exit(status)
+
+
+def prepare() -> None:
+    """Find out once, in the zygote, what every child would otherwise find out anew: whether this container's
+    memory cgroup is in sight (it stays so for the container's life)."""
+    MEMORY_CGROUP[:] = [oom_kills() is not None]
 
 
 def oom_kills() -> int | None:

@@ -17,6 +17,7 @@ import ctypes
 import platform
 import signal
 import struct
+from typing import Any
 
 __all__ = ["IGNORED_SIGNALS", "install_seccomp", "prepare", "seccomp_filter"]
 
@@ -107,29 +108,33 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
 
 
-_PREPARED: dict[bool, bytes | None] = {}  # processes -> the program, compiled in the zygote before any fork
-_LIBC: list[ctypes.CDLL] = []
+# processes -> (the program's buffer, its sock_fprog), built in the zygote before any fork: each child then makes
+# two prctl calls and nothing else (ctypes objects made anew in every child cost it pages and time).
+_PREPARED: dict[bool, tuple[ctypes.Array[ctypes.c_char], _SockFprog] | None] = {}
+_PRCTL: list[Any] = []  # libc.prctl
 
 
 def prepare() -> None:
-    """Compile both programs and open libc now, so that each forked child only loads its program."""
+    """Compile both programs and resolve prctl now, so that each forked child only loads its program."""
     for processes in (True, False):
-        _PREPARED[processes] = seccomp_filter(platform.machine(), processes=processes)
-    _LIBC[:] = [ctypes.CDLL(None, use_errno=True)]
+        program = seccomp_filter(platform.machine(), processes=processes)
+        if program is None:
+            _PREPARED[processes] = None
+            continue
+        buffer = ctypes.create_string_buffer(program, len(program))
+        _PREPARED[processes] = buffer, _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    _PRCTL[:] = [ctypes.CDLL(None, use_errno=True).prctl]
 
 
 def install_seccomp(*, processes: bool) -> bool:
     """Load ``seccomp_filter`` into this process (inherited by all it starts); False if that was not possible."""
     if processes not in _PREPARED:
         prepare()
-    program = _PREPARED[processes]
-    if program is None:
+    prepared = _PREPARED[processes]
+    if prepared is None:
         return False
-    libc = _LIBC[0]
-    buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    prctl = _PRCTL[0]
     pr_set_no_new_privs, pr_set_seccomp, seccomp_mode_filter = 38, 22, 2
-    if libc.prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
+    if prctl(pr_set_no_new_privs, 1, 0, 0, 0) != 0:
         return False
-    return bool(libc.prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(fprog), 0, 0) == 0)
-
+    return bool(prctl(pr_set_seccomp, seccomp_mode_filter, ctypes.byref(prepared[1]), 0, 0) == 0)

@@ -53,7 +53,6 @@ REPLY_SHARE = 16
 MIN_REPLY_BYTES = 1 << 20
 MAX_REPORT_LINE = 1 << 24  # a report line longer than this is not one of the child's own (those are bounded)
 PIPE_BYTES = 1 << 20  # the report pipe's buffer: a large returned value crosses in fewer wake-ups
-EXIT_POLL = 0.005  # seconds between exit checks where the kernel has no pidfd_open (gVisor)
 CLEAN_TIMEOUT = 10.0  # seconds the cleaner may take before the container is declared unclean
 CLEAN_ATTEMPTS = 3
 KILL_FOR = 2.0  # seconds to keep killing what a child left before giving up on the container
@@ -71,14 +70,6 @@ def child_uid() -> int:
 
 
 # ---------------------------------------------------------------- runner side
-
-
-def open_pidfd(pid: int) -> int | None:
-    """A descriptor that becomes readable when ``pid`` exits, or None where the kernel lacks pidfd_open."""
-    try:
-        return os.pidfd_open(pid)
-    except OSError:  # gVisor answers ENOSYS: the watcher then polls waitpid every EXIT_POLL seconds
-        return None
 
 
 class ByteBudget:
@@ -274,41 +265,34 @@ class Watch:
                 self.killed_for = self.killed_for or "output_limit"
         return True
 
-    def watch(self, pid: int) -> tuple[int, float]:
-        """Follow the child until it exits; return its wait status and the time spent."""
+    def watch(self, zygote: Zygote) -> tuple[int, float]:
+        """Follow the child until it exits; return its wait status and the time spent. The zygote, its parent,
+        sends that status once it has reaped the child, so one select() on the pipes and the zygote's socket
+        covers everything."""
         started = self.unit_started = time.monotonic()
         open_fds = set(self.fds)
-        exited = open_pidfd(pid)  # readable once the child has exited, so one select() covers everything
-        status: int | None = None
+        exited = zygote.sock.fileno()
         try:
             while True:
                 now = time.monotonic()
                 if self.killed_for is not None or now >= self.deadline():
                     self.kill(self.killed_for or "timeout")
-                wait = max(0.0, min(self.deadline() - now, 1.0 if exited is not None else EXIT_POLL))
-                ready, _, _ = select.select([*open_fds, *([] if exited is None else [exited])], [], [], wait)
+                wait = max(0.0, min(self.deadline() - now, 1.0))
+                ready, _, _ = select.select([*open_fds, exited], [], [], wait)
                 for fd in ready:
                     if fd != exited and not self.drain(fd):
                         open_fds.discard(fd)
                         os.close(fd)
-                if exited is None:
-                    done, polled = os.waitpid(pid, os.WNOHANG)
-                    if done:
-                        status = polled
-                        break
-                elif exited in ready:
+                if exited in ready:
                     break
+            status = zygote.reaped()
             # The child is gone; what it wrote before dying is still in the pipes (unless a descendant holds them).
             # Bounded: a descendant that still holds a pipe could otherwise keep this loop fed forever.
             for fd in list(open_fds):
                 for _ in range(64):
                     if not select.select([fd], [], [], 0)[0] or not self.drain(fd):
                         break
-            if status is None:
-                _, status = os.waitpid(pid, 0)
         finally:
-            if exited is not None:
-                os.close(exited)
             for fd in open_fds:
                 os.close(fd)
         return status, time.monotonic() - started
@@ -336,8 +320,8 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
     """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one)."""
     watch = Watch(req, indices, job_deadline, budget)
     oom_before = child.oom_kills()
-    pid = watch.spawn(zygote, stdin)
-    status, elapsed = watch.watch(pid)
+    watch.spawn(zygote, stdin)
+    status, elapsed = watch.watch(zygote)
     if not watch.ready and watch.killed_for is None:
         # It died before any of the user's code ran (it says "ready" first): the sandbox failed, not the code.
         # Told by the report, never by an exit status, which the code can choose.

@@ -4,8 +4,10 @@ Why: a child forked from the runner would carry the runner's memory, which holds
 reply (reachable through ``gc`` or frames, and as freed bytes in its heap). The zygote never receives job data. It
 only ever receives descriptors (over a socket, SCM_RIGHTS) and forks:
 
-* ``R`` + (job memfd, stdin, report, stdout, stderr): a child that runs a job. It is forked twice over, so that it
-  is re-parented to the runner (PID 1), which waits for it and reaps it; the child reads its own job from the memfd.
+* ``R`` + (job memfd, stdin, report, stdout, stderr): a child that runs a job; it reads its own job from the memfd.
+  The zygote answers the child's pid, waits for the child, and then sends its wait status: the runner learns of
+  the exit from that second message (one ``select`` covers the child's pipes and this socket, with or without
+  ``pidfd_open``), and the child costs one fork, not the two that re-parenting it to the runner would take.
 * ``C`` + (result pipe): a cleaner, as the children's uid, that kills every process of that uid, empties the
   writable directories, resets what can carry state between runs, and writes whether the container is clean.
 
@@ -58,11 +60,17 @@ class Zygote:
         return cls(pid, ours)
 
     def spawn(self, fds: list[int]) -> int:
-        """A job's child with these descriptors; returns its pid (it is the runner's child)."""
+        """A job's child with these descriptors; returns its pid. Once the socket is readable again, the child has
+        exited and ``reaped`` gives its wait status (read it before asking the zygote anything else)."""
         pid = self._ask(b"R", fds)
         if pid <= 0:
             raise ZygoteError(f"the zygote could not fork a child (errno {-pid})")
         return pid
+
+    def reaped(self) -> int:
+        """The wait status of the child last spawned, which the zygote sends once it has reaped it (blocks until
+        then)."""
+        return self._receive()
 
     def clean(self, result_fd: int) -> bool:
         """Run a cleaner and wait until it is done (it writes its verdict to ``result_fd``); False if it could not
@@ -72,6 +80,12 @@ class Zygote:
     def _ask(self, op: bytes, fds: list[int]) -> int:
         try:
             socket.send_fds(self.sock, [op], fds)
+        except OSError as exc:
+            raise ZygoteError(f"the zygote is unreachable: {exc}") from exc
+        return self._receive()
+
+    def _receive(self) -> int:
+        try:
             data = b""
             while len(data) < _PID.size:
                 chunk = self.sock.recv(_PID.size - len(data))
@@ -101,6 +115,7 @@ def serve(sock: socket.socket, uid: int) -> None:
     os.environ.clear()
     os.environ.update(child.CHILD_ENV)
     confine.prepare()
+    child.prepare()
     gc.collect()
     gc.freeze()  # children share these pages copy-on-write instead of touching them during collection
     while True:
@@ -112,7 +127,7 @@ def serve(sock: socket.socket, uid: int) -> None:
             return  # the runner is gone
         try:
             if message == b"R" and len(fds) == 5:
-                answer = _detached_child(sock, fds, uid)
+                answer = _child(sock, fds, uid)
             elif message == b"C" and len(fds) == 1:
                 answer = _cleaner(sock, fds[0], uid)
             else:
@@ -122,41 +137,32 @@ def serve(sock: socket.socket, uid: int) -> None:
                 with contextlib.suppress(OSError):
                     os.close(fd)
         sock.sendall(_PID.pack(answer))
+        if message == b"R" and answer > 0:
+            sock.sendall(_PID.pack(_wait(answer)))
 
 
-def _detached_child(sock: socket.socket, fds: list[int], uid: int) -> int:
-    """Fork a child through an intermediate that exits at once, so the child is re-parented to the runner.
-
-    The child starts its set-up only once the intermediate is reaped (so the run finds nobody but the runner, the
-    zygote and itself): it waits for end of file on a gate pipe whose write ends close as the intermediate exits
-    and the zygote, having reaped it, closes its own. No polling, and no waiting for longer than that."""
-    read_end, write_end = os.pipe()
-    gate, gate_open = os.pipe()
-    middle = os.fork()
-    if middle == 0:
-        try:
-            os.close(read_end)
-            try:
-                grandchild = os.fork()
-            except OSError as exc:
-                grandchild = -(exc.errno or 11)
-            if grandchild == 0:
-                os.close(write_end)
-                os.close(gate_open)
-                sock.close()
-                child.child_entry(fds, uid, gate)  # never returns
-            os.write(write_end, _PID.pack(grandchild))
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    os.close(gate)
+def _child(sock: socket.socket, fds: list[int], uid: int) -> int:
+    """Fork a job's child; return its pid, or a negative errno."""
     try:
-        data = os.read(read_end, _PID.size)
-        os.close(read_end)
-        os.waitpid(middle, 0)
-    finally:
-        os.close(gate_open)  # the child may go on
-    return int(_PID.unpack(data)[0]) if len(data) == _PID.size else -5  # EIO
+        pid = os.fork()
+    except OSError as exc:  # at the process limit (a fork bomb not yet reaped): the runner's job fails over
+        return -(exc.errno or 11)
+    if pid == 0:
+        try:
+            sock.close()
+            child.child_entry(fds, uid)  # never returns
+        finally:
+            os._exit(child.FATAL_EXIT)
+    return pid
+
+
+def _wait(pid: int) -> int:
+    """Wait for a job's child to exit (the runner kills it at its deadline) and return its wait status."""
+    while True:
+        try:
+            return os.waitpid(pid, 0)[1]
+        except InterruptedError:
+            continue
 
 
 def _cleaner(sock: socket.socket, result_fd: int, uid: int) -> int:

@@ -9,6 +9,7 @@ descriptors belong to another user), installs its seccomp filter, and only then 
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]
 import ast
 import builtins
 import contextlib
@@ -414,8 +415,9 @@ def set_limits(child: Child, limits: dict[str, Any]) -> None:
         kind = "CPU" if signum == signal.SIGPROF else "wall"
         raise UnitTimeout(f"{kind} time limit exceeded")
 
-    signal.signal(signal.SIGALRM, on_timer)
-    signal.signal(signal.SIGPROF, on_timer)
+    # _signal's own signal(): signal.signal converts to and from enums, which costs each child dozens of pages.
+    _signal.signal(_signal.SIGALRM, on_timer)
+    _signal.signal(_signal.SIGPROF, on_timer)
     cpu = int(limits["job_timeout"]) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -429,7 +431,7 @@ def child_entry(fds: list[int], uid: int) -> None:
     (Its signals, environment and seccomp program were prepared in the zygote: see zygote.serve.)"""
     try:
         os.setpgid(0, 0)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
+        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
         give_to_oom_killer()
         # Out of the way first (the received numbers are arbitrary), then into their places; everything else the
         # zygote held, its socket included, is closed.

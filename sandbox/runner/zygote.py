@@ -18,11 +18,14 @@ the runner nor the zygote can be signalled, traced or read by anything the code 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
+import random
 import signal
 import socket
 import struct
+import threading
 
 import child  # type: ignore[import-not-found]
 import clean  # type: ignore[import-not-found]
@@ -141,13 +144,36 @@ def serve(sock: socket.socket, uid: int) -> None:
             sock.sendall(_PID.pack(_wait(answer)))
 
 
+# fork(2) through libc, with the GIL held as os.fork holds it, but without CPython's after-fork work in the child:
+# the Python hooks of ``threading`` and ``random`` there rebuild their state from scratch, which touches (and so
+# copies) about 170 of the zygote's pages, most of what a child costs. The zygote has exactly one thread, so what
+# that work repairs (locks held by other threads, their states, the GIL's owner) cannot need repair here: the one
+# thread goes on in the child with its interpreter state as it was. ``_child`` does the one part that matters to
+# the code under test, a fresh seed for ``random``.
+_LIBC = ctypes.PyDLL(None, use_errno=True)
+_FORK = _LIBC.fork
+_FORK.restype = ctypes.c_int
+_FORK.argtypes = []
+
+
+def _fork() -> int:
+    if threading.active_count() != 1:  # never: but then only CPython's own fork is safe
+        return os.fork()
+    pid = int(_FORK())
+    if pid < 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, os.strerror(errno))
+    return pid
+
+
 def _child(sock: socket.socket, fds: list[int], uid: int) -> int:
     """Fork a job's child; return its pid, or a negative errno."""
     try:
-        pid = os.fork()
+        pid = _fork()
     except OSError as exc:  # at the process limit (a fork bomb not yet reaped): the runner's job fails over
         return -(exc.errno or 11)
     if pid == 0:
+        random.seed()  # what os.fork's hook would have done: no two runs share a stream
         try:
             sock.close()
             child.child_entry(fds, uid)  # never returns

@@ -272,3 +272,27 @@ def test_an_exit_status_cannot_pass_for_a_sandbox_failure(one: Sandbox) -> None:
     for status in (121, 1, 0):
         result = one.run_tests(f"import os\nos._exit({status})\n", ["assert True"])
         assert result.attempts == 1 and result.verdict is Verdict.ERROR, (status, result.tests[0])
+
+
+RANDOM_THINGS = """
+import random, threading
+def draw():
+    done = []
+    worker = threading.Thread(target=lambda: done.append(threading.current_thread() is not threading.main_thread()))
+    worker.start()
+    worker.join()
+    return [random.random(), threading.current_thread() is threading.main_thread(), done]
+"""
+
+
+def test_each_run_draws_its_own_random_stream_and_threads_work(one: Sandbox) -> None:
+    """The zygote forks through libc, skipping CPython's after-fork hooks (sandbox/runner/zygote.py): the child must
+    still reseed random (else every run of a container would draw the same numbers), and threading must work."""
+    draws = []
+    for _ in range(3):
+        result = one.run_calls(RANDOM_THINGS, "draw", [[]])
+        assert result.verdict is Verdict.PASSED, result
+        value, main, done = result.tests[0].output
+        assert main is True and done == [True]
+        draws.append(value)
+    assert len(set(draws)) == 3, draws

@@ -59,7 +59,12 @@ KILL_FOR = 2.0  # seconds to keep killing what a child left before giving up on 
 DEFAULT_CHILD_UID = 10001
 
 
-_SCAN = json.JSONDecoder().scan_once  # the C scanner itself: json.loads costs more in its wrappers than in parsing
+# The C scanner itself: json.loads costs more in its wrappers than in parsing.
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+# The C encoder with the child's settings (json.dumps's defaults), without json.dumps's wrappers: it gives back the
+# very text the child sent for a value it parsed (no circular check: parsed JSON has no cycles).
+_ENCODE = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, None, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 
 
 def parse_report(data: bytes | bytearray) -> Any:
@@ -100,8 +105,10 @@ class ByteBudget:
 class Watch:
     """Watches one child from the runner side: its report pipe, its stdout/stderr, its deadlines."""
 
-    def __init__(self, req: dict[str, Any], indices: list[int], job_deadline: float, budget: ByteBudget) -> None:
+    def __init__(self, req: dict[str, Any], indices: list[int], job_deadline: float, budget: ByteBudget, *,
+                 batch: bool = False) -> None:
         self.budget = budget
+        self.batch = batch  # the child may report returned calls together, in "ends" lines
         self.token = secrets.token_hex(16)
         self.req = req
         self.limits = req["limits"]
@@ -126,7 +133,8 @@ class Watch:
     def spawn(self, zygote: Zygote, stdin: bytes) -> int:
         """Have the zygote fork the child; it reads this job from a memfd of its own (a fresh one per child, so a
         child can't rewrite what the next child of the same job reads)."""
-        job = memfd("job", json.dumps({"req": self.req, "indices": self.indices, "token": self.token}).encode())
+        job = memfd("job", json.dumps({"req": self.req, "indices": self.indices, "token": self.token,
+                                      "batch": self.batch}).encode())
         stdin_fd = memfd("stdin", stdin)
         pipes = {name: os.pipe() for name in ("report", "out", "err")}
         with contextlib.suppress(OSError):  # not everywhere (gVisor may refuse): then the default size
@@ -209,6 +217,8 @@ class Watch:
         elif kind == "start" and event.get("i") in self.indices:
             self.current = event["i"]
             self.unit_started = time.monotonic()
+        elif kind == "ends" and self.batch:
+            self.on_ends(event.get("r"), overran)
         elif kind == "end" and event.get("i") == self.current and self.current is not None:
             for field in ("digest", "bytes"):  # the runner's own fields: whatever the child says there is dropped
                 event.pop(field, None)
@@ -218,6 +228,25 @@ class Watch:
                 self.pending_value = event  # the unit ends when its value has come
             else:
                 self.settle(event)
+
+    def on_ends(self, entries: Any, overran: bool) -> None:
+        """Calls that returned, reported together: ``[index, duration, value]`` each, in the order they ran. The
+        first is timed from the report before it, as any unit; the child held none of them back longer than
+        ``child.HOLD_FOR``."""
+        if type(entries) is not list:
+            return
+        for entry in entries:
+            if not (type(entry) is list and len(entry) == 3 and entry[0] == self.current and self.current is not None):
+                return  # not in order: what follows can't be placed
+            event = {"i": entry[0], "status": "ok", "duration": entry[1], "value": entry[2]}
+            try:
+                event["bytes"] = len("".join(_ENCODE(entry[2], 0)))  # what it took the child to send
+            except (RecursionError, ValueError, TypeError):
+                event = {"i": entry[0], "status": "error", "message": "the report of the returned value was broken"}
+            if overran and event["status"] == "ok":
+                event.update(status="timeout", message="time limit exceeded (the code caught the timeout)")
+            self.settle(event)
+            overran = False  # the next one started as this one's report came
 
     def settle(self, event: dict[str, Any]) -> None:
         """A unit's result is in; the next unit starts now (the child runs them in order, with no event between)."""
@@ -333,9 +362,11 @@ class Watch:
 
 
 def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadline: float, stdin: bytes, *,
-              budget: ByteBudget, results: dict[int, dict[str, Any]], extra: dict[str, Any]) -> int:
-    """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one)."""
-    watch = Watch(req, indices, job_deadline, budget)
+              budget: ByteBudget, results: dict[int, dict[str, Any]], extra: dict[str, Any],
+              batch: bool = False) -> int:
+    """Run ``indices`` in one child; fill ``results``; return how many units it settled (at least one, except
+    with ``batch``: 0 when the child died with its first unsettled unit unexplained, see below)."""
+    watch = Watch(req, indices, job_deadline, budget, batch=batch)
     oom_before = child.oom_kills()
     watch.spawn(zygote, stdin)
     status, elapsed = watch.watch(zygote)
@@ -382,6 +413,11 @@ def run_child(zygote: Zygote, req: dict[str, Any], indices: list[int], job_deadl
             settled += 1
             continue
         if index == watch.current or watch.current is None:
+            if batch:
+                # The child may have held this unit's report back when it died (a hard death leaves no time to
+                # send it): the death may belong to a later unit. The caller runs the rest in a child that
+                # reports unit by unit, where it is told right.
+                return settled
             results[index] = {**watch.death(status, oom_before), "duration": time.monotonic() - watch.unit_started}
             settled += 1
         break
@@ -409,6 +445,7 @@ def run_job(zygote: Zygote, janitor: Janitor, req: dict[str, Any]) -> dict[str, 
     files_made = 0
     clean, why = True, ""
     budget = ByteBudget(max(int(req["limits"]["memory_bytes"]) // REPLY_SHARE, MIN_REPLY_BYTES))
+    batch = kind == "calls"  # until a child dies hard: then unit by unit, so the death goes to the right unit
     while pending:
         if time.monotonic() >= job_deadline:
             for index in pending:
@@ -422,7 +459,8 @@ def run_job(zygote: Zygote, janitor: Janitor, req: dict[str, Any]) -> dict[str, 
             break
         stdin = (req["cases"][pending[0]].get("stdin") or "").encode() if kind == "stdio" else b""
         settled = run_child(zygote, req, pending if kind != "stdio" else pending[:1], job_deadline, stdin,
-                            budget=budget, results=results, extra=extra)
+                            budget=budget, results=results, extra=extra, batch=batch)
+        batch = batch and settled > 0
         made, clean, why = janitor.after_child()
         files_made += made
         pending = pending[settled:]

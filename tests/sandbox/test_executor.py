@@ -93,6 +93,43 @@ def test_a_timeout_is_per_test_and_later_tests_still_run(sandbox: Sandbox) -> No
     assert [t.verdict for t in result.tests] == [Verdict.PASSED, Verdict.TIMEOUT, Verdict.PASSED]
 
 
+# Calls that return at once are reported together (sandbox/runner/child.py, HOLD_FOR): these check that every
+# verdict still goes to its own input when a slow or fatal input follows fast ones.
+HARD_DEATHS = {
+    "os._exit": "import os\n        os._exit(3)",
+    "SIGKILL": "import os, signal\n        os.kill(os.getpid(), signal.SIGKILL)",
+    "segfault": "import ctypes\n        ctypes.string_at(0)",
+}
+
+
+@pytest.mark.parametrize("death", list(HARD_DEATHS), ids=list(HARD_DEATHS))
+def test_a_hard_death_after_fast_calls_goes_to_its_own_input(sandbox: Sandbox, death: str) -> None:
+    program = f"def f(x):\n    if x == 7:\n        {HARD_DEATHS[death]}\n    return x * 2\n"
+    result = sandbox.run_calls(program, "f", [[x] for x in range(12)])
+    verdicts = [t.verdict for t in result.tests]
+    assert verdicts == [Verdict.PASSED] * 7 + [Verdict.ERROR] + [Verdict.PASSED] * 4, result.tests[7]
+    assert [t.output for t in result.tests if t.passed] == [x * 2 for x in range(12) if x != 7]
+
+
+@pytest.mark.parametrize("slow", ["time.sleep(5)", "sum(range(10**10))"], ids=["interruptible", "in-c"])
+def test_a_slow_call_after_fast_ones_times_out_alone(sandbox: Sandbox, slow: str) -> None:
+    """``time.sleep`` lets the child's timer fire (the early tick sends the held reports first); a long ``sum`` in C
+    does not, so the runner kills the child and runs the rest again unit by unit."""
+    program = f"import time\ndef f(x):\n    if x == 5:\n        {slow}\n    return -x\n"
+    result = sandbox.run_calls(program, "f", [[x] for x in range(9)], limits=Limits(test_timeout=1.0))
+    verdicts = [t.verdict for t in result.tests]
+    assert verdicts == [Verdict.PASSED] * 5 + [Verdict.TIMEOUT] + [Verdict.PASSED] * 3, result.tests[5]
+    assert [t.output for t in result.tests if t.passed] == [-x for x in range(9) if x != 5]
+
+
+def test_fast_calls_are_each_timed(sandbox: Sandbox) -> None:
+    program = "import time\ndef f(x):\n    time.sleep(x)\n    return x\n"
+    result = sandbox.run_calls(program, "f", [[0]] * 5 + [[0.05]] + [[0]] * 5)
+    assert result.passed
+    durations = [t.duration for t in result.tests]
+    assert 0.05 <= durations[5] < 1.0 and max(durations[:5] + durations[6:]) < 0.05, durations
+
+
 def test_harness_returns_what_it_emits(sandbox: Sandbox) -> None:
     harness = "ns = {}\nexec(PROGRAM, ns)\nemit({'out': ns['add'](*PAYLOAD), 'n': len(PROGRAM)})\n"
     result = sandbox.run_harness(harness, program=ADD, payload=[2, 3])

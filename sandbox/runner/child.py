@@ -478,13 +478,18 @@ def set_limits(child: Child, limits: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limits["memory_bytes"], limits["memory_bytes"]))
 
 
+def ready_up() -> None:
+    """What a child sets up before it has a job (the zygote forks it ahead, see zygote.py): its own process group,
+    SIGXFSZ ignored (a too-big file becomes an OSError, not a silent death), and its OOM score."""
+    os.setpgid(0, 0)
+    _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)
+    give_to_oom_killer()
+
+
 def child_entry(fds: list[int], uid: int) -> None:
     """Set up the forked child's process state from the descriptors the runner sent, then run. Never returns.
-    (Its signals, environment and seccomp program were prepared in the zygote: see zygote.serve.)"""
+    (Its signals, environment and seccomp program were prepared in the zygote, the rest in ``ready_up``.)"""
     try:
-        os.setpgid(0, 0)
-        _signal.signal(_signal.SIGXFSZ, _signal.SIG_IGN)  # a too-big file becomes an OSError, not a silent death
-        give_to_oom_killer()
         # Out of the way first (the received numbers are arbitrary), then into their places; everything else the
         # zygote held, its socket included, is closed.
         job_fd, stdin_fd, report_fd, out_fd, err_fd = (fcntl.fcntl(fd, fcntl.F_DUPFD, HIGH_FD) for fd in fds)

@@ -8,6 +8,9 @@ only ever receives descriptors (over a socket, SCM_RIGHTS) and forks:
   The zygote answers the child's pid, waits for the child, and then sends its wait status: the runner learns of
   the exit from that second message (one ``select`` covers the child's pipes and this socket, with or without
   ``pidfd_open``), and the child costs one fork, not the two that re-parenting it to the runner would take.
+  The child was forked ahead, as soon as the one before it was reaped: a *spare*, still root, that has done what
+  needs no job (``child.ready_up``) and waits for its descriptors on a socket of its own. The fork and that set-up
+  then happen while the runner cleans up and the host reads the reply, not while a job waits.
 * ``C`` + (result pipe): a cleaner, as the children's uid, that kills every process of that uid, empties the
   writable directories, resets what can carry state between runs, and writes whether the container is clean.
 
@@ -101,6 +104,53 @@ class Zygote:
         return int(value)
 
 
+class Spare:
+    """A child forked ahead of its job, waiting for the job's descriptors on ``channel``."""
+
+    def __init__(self, pid: int, channel: socket.socket) -> None:
+        self.pid = pid
+        self.channel = channel
+
+    @classmethod
+    def fork(cls, sock: socket.socket, uid: int) -> Spare | None:
+        """Fork a spare (None at the process limit: the job's own request then forks it)."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            pid = _fork()
+        except OSError:
+            ours.close()
+            theirs.close()
+            return None
+        if pid == 0:
+            message = b""
+            try:
+                sock.close()
+                ours.close()
+                random.seed()  # what os.fork's hook would have done: no two runs share a stream
+                child.ready_up()
+                message, fds, _, _ = socket.recv_fds(theirs, 16, MAX_FDS)
+                theirs.close()
+                if message == b"R" and len(fds) == 5:
+                    child.child_entry(fds, uid)  # never returns
+            finally:
+                os._exit(child.FATAL_EXIT if message else 0)  # no message: the zygote let it go
+        theirs.close()
+        return cls(pid, ours)
+
+    def start(self, fds: list[int]) -> bool:
+        """Hand the spare its job's descriptors; False if it is gone (then it is reaped)."""
+        try:
+            socket.send_fds(self.channel, [b"R"], fds)
+            return True
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            _wait(self.pid)
+            return False
+        finally:
+            self.channel.close()
+
+
 def serve(sock: socket.socket, uid: int) -> None:
     """The zygote's loop. Never returns normally."""
     null = os.open(os.devnull, os.O_RDWR)
@@ -121,6 +171,7 @@ def serve(sock: socket.socket, uid: int) -> None:
     child.prepare()
     gc.collect()
     gc.freeze()  # children share these pages copy-on-write instead of touching them during collection
+    spare = Spare.fork(sock, uid)
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(sock, 16, MAX_FDS)
@@ -130,7 +181,7 @@ def serve(sock: socket.socket, uid: int) -> None:
             return  # the runner is gone
         try:
             if message == b"R" and len(fds) == 5:
-                answer = _child(sock, fds, uid)
+                answer, spare = _child(sock, fds, uid, spare), None
             elif message == b"C" and len(fds) == 1:
                 answer = _cleaner(sock, fds[0], uid)
             else:
@@ -142,6 +193,8 @@ def serve(sock: socket.socket, uid: int) -> None:
         sock.sendall(_PID.pack(answer))
         if message == b"R" and answer > 0:
             sock.sendall(_PID.pack(_wait(answer)))
+        if spare is None:
+            spare = Spare.fork(sock, uid)  # the next job's child, while the runner cleans up after this one
 
 
 # fork(2) through libc, with the GIL held as os.fork holds it, but without CPython's after-fork work in the child:
@@ -166,20 +219,17 @@ def _fork() -> int:
     return pid
 
 
-def _child(sock: socket.socket, fds: list[int], uid: int) -> int:
-    """Fork a job's child; return its pid, or a negative errno."""
-    try:
-        pid = _fork()
-    except OSError as exc:  # at the process limit (a fork bomb not yet reaped): the runner's job fails over
-        return -(exc.errno or 11)
-    if pid == 0:
-        random.seed()  # what os.fork's hook would have done: no two runs share a stream
-        try:
-            sock.close()
-            child.child_entry(fds, uid)  # never returns
-        finally:
-            os._exit(child.FATAL_EXIT)
-    return pid
+def _child(sock: socket.socket, fds: list[int], uid: int, spare: Spare | None) -> int:
+    """Start a job's child (the spare, or a new one if it is gone); return its pid, or a negative errno."""
+    for _ in range(2):
+        if spare is None:
+            spare = Spare.fork(sock, uid)
+        if spare is None:
+            return -11  # EAGAIN: at the process limit (a fork bomb not yet reaped); the runner's job fails over
+        if spare.start(fds):
+            return spare.pid
+        spare = None
+    return -5  # EIO
 
 
 def _wait(pid: int) -> int:

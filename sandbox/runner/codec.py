@@ -25,11 +25,10 @@ _AS_IS = frozenset({str, bool, type(None)})  # items that a list carries unchang
 _NUMBERS = frozenset({int, float, bool})
 _CONTAINERS = frozenset({list, dict})
 # How a packed value begins (see ``packed``): no JSON text starts with a NUL byte.
-PACKED = b"\x00selfdebug-packed-1:"
+PACKED = b"\x00selfdebug-packed-2:"
 _NAN_JSON = b'{"$f": "nan"}'  # how NaN looks in a value's JSON (``_float``'s tag, as json.dumps spaces it)
 PACK_MIN_ITEMS = 256  # shorter lists are cheap enough as JSON
-_KIND_BYTE = {int: 105, float: 102, bool: 98}  # b"i", b"f", b"b"
-_EXACT_IN_DOUBLE = 1 << 53  # ints up to this size are exact as doubles
+_EXACT_IN_DOUBLE = 1 << 53  # ints below this size are exact as doubles
 
 
 class Opaque:
@@ -75,30 +74,31 @@ def packed(value: Any) -> bytes | None:
     """A long list of plain numbers (ints, finite floats, bools) in an exact binary form, or None for any other value.
 
     Only ever digested (``Sandbox.run_calls`` with ``digest_over``), never decoded: turning a million floats into
-    JSON text costs the child seconds (HumanEval/130), packing them milliseconds. Equal packed bytes mean equal
-    values: each item's kind is kept, floats as their IEEE bits, ints as 64-bit integers (all ints) or as doubles
-    when they are exact there (a list mixing ints and floats); any other list is not packed. Equal values may still
-    pack differently (``0.0`` and ``-0.0``), which only costs the caller a comparison of the values themselves.
+    JSON text costs the child seconds (HumanEval/130), packing them milliseconds. Equal packed bytes mean values
+    that are equal as the host compares them (Python's ``==``): all floats go as their IEEE bits (``d``), all ints
+    as 64-bit integers (``q``), and a list that mixes kinds as doubles (``n``), only when every item is below 2**53
+    in size, where a double holds an int exactly (``[1, 2.0] == [1.0, 2]``: as numbers they are equal, and are
+    packed alike). Any other list is not packed. Equal values may still pack differently (``0.0`` and ``-0.0``, or
+    floats against ints), which only costs the caller a comparison of the values themselves.
     """
     if type(value) is not list or len(value) < PACK_MIN_ITEMS:
         return None
     kinds = set(map(type, value))
-    if not kinds <= _NUMBERS:
+    if not kinds <= _NUMBERS:  # exact types only: an object with __float__ could pass for any number
         return None
     try:
-        if not all(map(math.isfinite, value)):  # NaN is unequal to itself: never a digest
-            return None
-        if kinds == {float}:
-            return PACKED + b"d" + array("d", value).tobytes()
         if kinds == {int}:
             return PACKED + b"q" + array("q", value).tobytes()
-        if int in kinds:
-            ints = [item for item in value if type(item) is int]
-            if max(ints) > _EXACT_IN_DOUBLE or min(ints) < -_EXACT_IN_DOUBLE:
-                return None
-        return PACKED + b"m" + bytes(map(_KIND_BYTE.__getitem__, map(type, value))) + array("d", value).tobytes()
-    except OverflowError:  # an int past a float's range, or past 64 bits
+        doubles = array("d", value)
+    except OverflowError:  # an int past 64 bits, or past a double's range
         return None
+    if not math.isfinite(sum(doubles)):  # a NaN (unequal to itself: never a digest) or an infinity, or an overflow
+        return None
+    if kinds == {float}:
+        return PACKED + b"d" + doubles.tobytes()
+    if max(doubles) >= _EXACT_IN_DOUBLE or min(doubles) <= -_EXACT_IN_DOUBLE:
+        return None  # an int there may not be exact as a double
+    return PACKED + b"n" + doubles.tobytes()
 
 
 def encode(value: Any, _depth: int = 0) -> Any:

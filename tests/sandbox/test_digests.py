@@ -104,6 +104,13 @@ def test_different_values_never_pack_alike(one: list[object], other: list[object
     assert packed_one is None or packed_one != packed_other
 
 
+def test_mixed_numbers_pack_as_the_numbers_they_are() -> None:
+    # Mixed kinds go as doubles: lists equal as the host compares them (==) pack alike, unequal ones never do.
+    one, other = [1, 2.5] * 150, [True, 2.5] * 150
+    assert one == other and codec.packed(one) is not None and codec.packed(one) == codec.packed(other)
+    assert codec.packed([1, 2.5] * 150) != codec.packed([1, 2.25] * 150)
+
+
 @pytest.mark.parametrize("value", [
     [float("nan")] * 300, [float("inf")] * 300, [1] * 255, [2**70] * 300, ["a"] * 300, [[1]] * 300, (1.0,) * 300,
 ])

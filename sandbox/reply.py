@@ -215,8 +215,11 @@ def _returned(name: str, raw: dict[str, Any], *, decode: bool) -> TestResult | N
         if not (type(value) in _SCALARS or (type(value) is str and value.isascii()) or _flat(value)):
             return None  # nested values, and strings that may hold surrogates: plain_data and the codec
         output = value  # what codec.decode gives for these (the list is the reply's own, shared with nothing)
-    return TestResult(name=name, verdict=Verdict.PASSED, duration=read_seconds(raw.get("duration")), output=output,
-                      digest=digest, value_bytes=size)
+    duration = raw.get("duration")
+    if type(duration) is not float or not 0.0 <= duration < math.inf:  # the usual float, else the long way
+        duration = read_seconds(duration)
+    return TestResult(name=name, verdict=Verdict.PASSED, duration=duration, output=output, digest=digest,
+                      value_bytes=size)
 
 
 def _flat(value: Any) -> bool:

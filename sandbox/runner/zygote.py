@@ -201,7 +201,7 @@ def serve(sock: socket.socket, uid: int) -> None:
 # the Python hooks of ``threading`` and ``random`` there rebuild their state from scratch, which touches (and so
 # copies) about 170 of the zygote's pages, most of what a child costs. The zygote has exactly one thread, so what
 # that work repairs (locks held by other threads, their states, the GIL's owner) cannot need repair here: the one
-# thread goes on in the child with its interpreter state as it was. ``_child`` does the one part that matters to
+# thread goes on in the child with its interpreter state as it was. ``Spare.fork`` does the one part that matters to
 # the code under test, a fresh seed for ``random``.
 _LIBC = ctypes.PyDLL(None, use_errno=True)
 _FORK = _LIBC.fork

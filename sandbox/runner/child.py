@@ -204,7 +204,10 @@ class Child:
         elif "value" in event:
             value = (self._dumps(event.pop("value")) + "\n").encode("utf-8", "replace")
             event["v"] = len(value) - 1
-        data = (self._dumps(event) + "\n").encode("utf-8", "replace") + value
+        self._send((self._dumps(event) + "\n").encode("utf-8", "replace") + value)
+
+    def _send(self, data: bytes) -> None:
+        """Write all of ``data`` to the report pipe."""
         view = memoryview(data)
         while view:
             view = view[self._write(self.report_fd, view) :]
@@ -229,9 +232,7 @@ class Child:
             return
         data = ('{"e":"ends","k":"' + self._token + '","r":[' + ",".join(held) + "]}\n").encode("utf-8", "replace")
         held.clear()
-        view = memoryview(data)
-        while view:
-            view = view[self._write(self.report_fd, view) :]
+        self._send(data)
 
     @contextlib.contextmanager
     def limited(self, seconds: float) -> Iterator[None]:

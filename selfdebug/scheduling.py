@@ -13,10 +13,12 @@ Priority = tuple[float, ...]
 
 
 class WorkQueue:
-    """Runs tasks on ``workers`` threads, the lowest priority first; a running task may add more.
+    """Runs tasks on ``workers`` threads, the lowest priority first; a running task may add more, and so may a
+    ``producer`` that ``run`` starts on a thread of its own (it takes no worker: tasks run while it adds them).
 
-    ``run`` returns when no task is left or running. The first exception a task raises stops the rest (tasks
-    already running finish) and is raised again by ``run``.
+    ``run`` returns when no task is left or running and the producer is done. The first exception a task or the
+    producer raises stops the rest (tasks already running finish; ``stopped`` tells a producer to end) and is
+    raised again by ``run``.
     """
 
     def __init__(self, workers: int, *, name: str = "work") -> None:
@@ -33,9 +35,19 @@ class WorkQueue:
             heapq.heappush(self._heap, (priority, next(self._order), task))
             self._cond.notify()
 
-    def run(self) -> None:
+    @property
+    def stopped(self) -> bool:
+        """Whether a task or the producer failed, so that no more tasks will run."""
+        return self._error is not None
+
+    def run(self, producer: Callable[[], None] | None = None) -> None:
         threads = [threading.Thread(target=self._work, name=f"{self.name}-{i}", daemon=True)
                    for i in range(self.workers)]
+        if producer is not None:
+            with self._cond:
+                self._running += 1  # counted as a running task: workers wait for what it may still add
+            threads.append(threading.Thread(target=self._call, args=(producer,), name=f"{self.name}-producer",
+                                            daemon=True))
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -53,12 +65,16 @@ class WorkQueue:
                     return
                 _, _, task = heapq.heappop(self._heap)
                 self._running += 1
-            try:
-                task()
-            except BaseException as exc:
-                with self._cond:
-                    self._error = self._error or exc
-            finally:
-                with self._cond:
-                    self._running -= 1
-                    self._cond.notify_all()
+            self._call(task)
+
+    def _call(self, task: Callable[[], None]) -> None:
+        """Run a task (or the producer) that is counted in ``_running``; keep the first error."""
+        try:
+            task()
+        except BaseException as exc:
+            with self._cond:
+                self._error = self._error or exc
+        finally:
+            with self._cond:
+                self._running -= 1
+                self._cond.notify_all()

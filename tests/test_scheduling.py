@@ -46,3 +46,50 @@ def test_the_first_error_stops_the_rest_and_is_raised() -> None:
     with pytest.raises(RuntimeError, match="boom"):
         queue.run()
     assert done == []
+
+
+def test_a_producer_adds_tasks_that_run_while_it_still_produces() -> None:
+    queue, done = WorkQueue(1), []
+    first_ran = threading.Event()
+
+    def produce() -> None:
+        queue.add((1,), lambda: (done.append("first"), first_ran.set()))
+        # Only passes if the one worker runs the first task while the producer is still running.
+        assert first_ran.wait(timeout=5), "no worker ran a task while the producer was still producing"
+        queue.add((0,), lambda: done.append("second"))
+
+    queue.run(produce)
+    assert done == ["first", "second"]
+
+
+def test_a_failing_producer_stops_the_queue_and_its_error_is_raised() -> None:
+    queue = WorkQueue(2)
+
+    def produce() -> None:
+        raise ValueError("cannot read the cache")
+
+    with pytest.raises(ValueError, match="cannot read the cache"):
+        queue.run(produce)
+    assert queue.stopped
+
+
+def test_a_producer_sees_the_queue_stopped_after_a_task_fails() -> None:
+    queue, seen = WorkQueue(1), []
+    failed = threading.Event()
+
+    def fail() -> None:
+        failed.set()
+        raise RuntimeError("boom")
+
+    def produce() -> None:
+        queue.add((0,), fail)
+        assert failed.wait(timeout=5)
+        for _ in range(500):  # the worker records the error just after the task raised
+            if queue.stopped:
+                break
+            threading.Event().wait(0.01)
+        seen.append(queue.stopped)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        queue.run(produce)
+    assert seen == [True]

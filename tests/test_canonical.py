@@ -92,3 +92,33 @@ def test_a_stretch_that_runs_long_is_continued_by_the_next_run(sandbox: Sandbox,
 def test_a_canonical_solution_the_harness_cannot_run_leaves_it_to_calls(sandbox: Sandbox, program: str) -> None:
     # No definition, a syntax error, an exit at load time, an input that outlasts the run: None, never a guess.
     assert canonical_outputs(sandbox, program, "f", [codec.encode(["small", 1])], DIGEST_OVER) is None
+
+
+DIGEST = "ab" * 32
+
+
+@pytest.mark.parametrize("rows", [
+    [[True, 0.1, "1, 2", None, 4], [True, 0.1, "3", None, 1]],  # one text holding two values would shift the rest
+    [[True, 0.1, "[1", None, 2]],  # no JSON value
+    [[True, 0.1, None, "not a digest", 4]],
+    [[True, 0.1, "1", DIGEST, 1]],  # a digest and a value at once
+    [[True, -1.0, "1", None, 1]],
+    [[True, 0.1, "1", None, -1]],
+    [[1, 0.1, "1", None, 1]],
+    [[True, 0.1, "1", None]],
+    ["row"],
+])
+def test_a_malformed_stretch_is_none_never_a_guess(rows: list[object]) -> None:
+    assert canonical._results(0, rows) is None
+
+
+def test_a_stretch_reads_values_digests_and_raised_inputs_in_order() -> None:
+    rows = [[True, 0.5, '{"$t": [1, "\\udfff"]}', None, 21], [False, 0.25, None, None, None],
+            [True, 1, None, DIGEST, 9000], [True, 0.0, "[2.5, null]", None, 11]]
+    results = canonical._results(7, rows)
+    assert results is not None
+    assert [test.name for test in results] == ["input_7", "input_8", "input_9", "input_10"]
+    assert [test.passed for test in results] == [True, False, True, True]
+    assert results[0].output == (1, "\ufffd") and results[0].value_bytes == 21  # the lone surrogate made plain
+    assert results[2].digest == DIGEST and results[2].output is None and results[2].duration == 1.0
+    assert results[3].output == [2.5, None]

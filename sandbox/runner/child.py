@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import codec  # type: ignore[import-not-found]
@@ -119,7 +119,8 @@ _ENCODER = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, safe_repr, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 
 
-def json_text(value: Any, _encode: Any = _ENCODER, _join: Any = "".join) -> str:
+def json_text(value: Any, _encode: Callable[[Any, int], Iterable[str]] = _ENCODER,
+              _join: Callable[[Iterable[str]], str] = "".join) -> str:
     """``json.dumps(value, default=safe_repr)``, at C speed (what it calls is bound here, before any user code)."""
     return _join(_encode(value, 0))
 

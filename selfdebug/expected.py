@@ -245,6 +245,18 @@ def _widen(value: Any) -> Any:
 
 
 _UNTAGGED = frozenset({int, float, bool, type(None)})  # what ``_unwrap`` returns as it is
+_SMALL_INT = 1 << 64
+
+
+def _stored(value: Any) -> Any:
+    """A value as the cache file holds it: ``codec.encode(_widen(value))``, which most outputs (a number, a string)
+    are already; those are taken as they are, without two calls each for a hundred thousand of them."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None or (kind is int and -_SMALL_INT < value < _SMALL_INT) or (
+            kind is float and math.isfinite(value)):
+        return value
+    return codec.encode(_widen(value))
+
 
 
 def _unwrap(value: Any) -> Any:
@@ -404,15 +416,16 @@ class Reference:
     known: list[bool] = field(default_factory=list)  # whether ``outputs`` holds the value (else only its digest)
     sandbox_failed: bool = False
 
-    def add(self, test: TestResult | None) -> None:
-        """Append one input's result (None: not run)."""
-        self.outputs.append(None if test is None else test.output)
-        self.durations.append(0.0 if test is None else test.duration)
-        size = None if test is None else test.value_bytes
-        self.sizes.append(size if size is not None else approximate_size(None if test is None else test.output))
-        self.defined.append(test is not None and test.passed)
-        self.digests.append(None if test is None else test.digest)
-        self.known.append(test is not None and test.digest is None)
+    def extend(self, tests: Sequence[TestResult | None]) -> None:
+        """Append each input's result (None: not run), column by column: a problem has a thousand inputs."""
+        passed = Verdict.PASSED
+        self.outputs += [None if test is None else test.output for test in tests]
+        self.durations += [0.0 if test is None else test.duration for test in tests]
+        self.sizes += [approximate_size(None) if test is None else test.value_bytes
+                       if test.value_bytes is not None else approximate_size(test.output) for test in tests]
+        self.defined += [test is not None and test.verdict is passed for test in tests]
+        self.digests += [None if test is None else test.digest for test in tests]
+        self.known += [test is not None and test.digest is None for test in tests]
 
 
 class ReferenceStore:
@@ -570,8 +583,8 @@ class ReferenceStore:
                                         self.encoded(problem))
         reference = Reference(n_base=len(base), outputs=[], durations=[], sizes=[], defined=[])
         cacheable = True
+        reference.extend(results)
         for test in results:
-            reference.add(test)
             if test is None:  # cannot happen with a plan that has no budget; treat as a failed sandbox
                 reference.sandbox_failed, cacheable = True, False
                 continue
@@ -584,8 +597,8 @@ class ReferenceStore:
     def _save(path: Path, reference: Reference) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         # Only what was computed at first: outputs that ``complete`` added later stay digests here.
-        outputs = [codec.encode(_widen(o)) if d is None else None for o, d in zip(reference.outputs,
-                                                                                reference.digests, strict=True)]
+        outputs = [_stored(o) if d is None else None for o, d in zip(reference.outputs, reference.digests,
+                                                                       strict=True)]
         data = {"n_base": reference.n_base, "outputs": outputs, "durations": reference.durations,
                 "sizes": reference.sizes, "defined": reference.defined, "digests": reference.digests}
         temporary = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")

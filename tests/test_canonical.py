@@ -7,11 +7,11 @@ import math
 
 import pytest
 
-from sandbox import Sandbox, TestResult
+from sandbox import Sandbox, TestResult, Verdict
 from sandbox.runner import codec
 from selfdebug import canonical
 from selfdebug.canonical import canonical_outputs
-from selfdebug.expected import DIGEST_OVER, CallPlan, run_calls_bounded
+from selfdebug.expected import DIGEST_OVER, CallPlan, Reference, _stored, _widen, run_calls_bounded
 
 # Every kind of output the judging path treats apart: small values, values raised on, long lists of numbers
 # (packed), long text (JSON digest), NaN (always whole), lone surrogates (made plain), huge ints (hex), tuples and
@@ -122,3 +122,23 @@ def test_a_stretch_reads_values_digests_and_raised_inputs_in_order() -> None:
     assert results[0].output == (1, "\ufffd") and results[0].value_bytes == 21  # the lone surrogate made plain
     assert results[2].digest == DIGEST and results[2].output is None and results[2].duration == 1.0
     assert results[3].output == [2.5, None]
+
+
+def test_a_reference_takes_results_column_by_column_and_stores_values_as_the_codec_does() -> None:
+    tests: list[TestResult | None] = [
+        TestResult(name="input_0", verdict=Verdict.PASSED, duration=0.5, output=[1, 2], value_bytes=6),
+        TestResult(name="input_1", verdict=Verdict.PASSED, duration=0.25, digest=DIGEST, value_bytes=9000),
+        TestResult(name="input_2", verdict=Verdict.ERROR, duration=0.125),
+        None,
+        TestResult(name="input_4", verdict=Verdict.PASSED, output="abc"),  # no size said: approximated
+    ]
+    reference = Reference(n_base=2, outputs=[], durations=[], sizes=[], defined=[])
+    reference.extend(tests)
+    assert reference.outputs == [[1, 2], None, None, None, "abc"]
+    assert reference.durations == [0.5, 0.25, 0.125, 0.0, 0.0]
+    assert reference.sizes[:2] == [6, 9000] and reference.sizes[4] == 5
+    assert reference.defined == [True, True, False, False, True]
+    assert reference.digests == [None, DIGEST, None, None, None]
+    assert reference.known == [True, False, True, False, True]
+    for value in [1, -(2**63), 2**64, 7**20000, 0.5, math.nan, -math.inf, "\udfff", True, None, (1, {2}), {3: [4]}]:
+        assert repr(_stored(value)) == repr(codec.encode(_widen(value))), value

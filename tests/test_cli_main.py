@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 import typer.main
 
 from selfdebug_cli import app
+from selfdebug_cli.evaluate import _rare_collections
 
 COMMANDS = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
 CONSOLE_SCRIPT = Path(sys.executable).with_name("selfdebug")
@@ -65,3 +67,11 @@ def test_a_command_runs() -> None:
     missing = _module("evaluate", "--dataset", "humaneval", "--samples", "/nonexistent/samples.jsonl")
     assert missing.returncode == 2, missing.stderr  # the CLI's own input error, not a crash
     assert missing.stderr.startswith("error: "), missing.stderr
+
+
+def test_evaluate_makes_collections_rare_only_while_it_runs() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError), _rare_collections():
+        assert gc.get_threshold() == (50_000, 20, 100)
+        raise RuntimeError("the command failed")
+    assert gc.get_threshold() == before  # a caller in the same process (a test, a notebook) keeps its own

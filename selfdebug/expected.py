@@ -258,7 +258,6 @@ def _stored(value: Any) -> Any:
     return codec.encode(_widen(value))
 
 
-
 def _unwrap(value: Any) -> Any:
     if type(value) in _UNTAGGED:
         return value

@@ -107,7 +107,7 @@ def canonical_outputs(sandbox: Sandbox, program: str, entry_point: str, encoded:
 def _results(first: int, rows: list[Any]) -> list[TestResult] | None:
     """A stretch's rows from the harness as the TestResults calls of their own would have given (``first``: the
     index of its first input), or None if any row is malformed."""
-    checked: list[tuple[bool, float, str | None, int]] = []
+    checked: list[tuple[bool, float, str | None, Any]] = []  # (returned, duration, digest, size)
     texts: list[str] = []
     for row in rows:
         if not (type(row) is list and len(row) == 5):

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import codec  # type: ignore[import-not-found]
@@ -111,18 +111,8 @@ def safe_repr(value: Any, limit: int = codec.MAX_REPR) -> str:
     return text
 
 
-# json.JSONEncoder().encode(value) as one C encoder made once: the encoder's own method makes a new one every call,
-# which cost 2 µs of the 3 a small value took, once a call in a pass of a hundred thousand. The same separators
-# (the runner counts a value's bytes with them, and the host digests json.dumps's). No check for cycles: reports are
-# made of fresh data (codec.encode's output, strings, numbers); a cycle would end in RecursionError, as deep nesting.
-_ENCODER = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, safe_repr, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
-
-
-def json_text(value: Any, _encode: Callable[[Any, int], Iterable[str]] = _ENCODER,
-              _join: Callable[[Iterable[str]], str] = "".join) -> str:
-    """``json.dumps(value, default=safe_repr)``, at C speed (what it calls is bound here, before any user code)."""
-    return _join(_encode(value, 0))
+# What the child's reports are written with (bound here, before any user code runs).
+json_text = codec.json_writer(safe_repr)
 
 
 def describe_exception(exc: BaseException) -> dict[str, Any]:

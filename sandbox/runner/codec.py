@@ -13,10 +13,11 @@ import hashlib
 import json
 import math
 from array import array
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["MAX_REPR", "PACKED", "Opaque", "decode", "digested", "encode", "is_plain_list", "packed", "value_bytes",
-           "value_digest"]
+__all__ = ["MAX_REPR", "PACKED", "Opaque", "decode", "digested", "encode", "is_plain_list", "json_writer", "packed",
+           "value_bytes", "value_digest"]
 
 MAX_REPR = 1000
 _MAX_DEPTH = 200
@@ -29,11 +30,6 @@ PACKED = b"\x00selfdebug-packed-2:"
 _NAN_JSON = b'{"$f": "nan"}'  # how NaN looks in a value's JSON (``_float``'s tag, as json.dumps spaces it)
 PACK_MIN_ITEMS = 256  # shorter lists are cheap enough as JSON
 _EXACT_IN_DOUBLE = 1 << 53  # ints below this size are exact as doubles
-# json.dumps's encoder, made once: json.dumps makes a new one every call, most of the cost of a small value's JSON
-# (the canonical harness takes a value's bytes once an input, a hundred thousand times a pass). No check for
-# cycles: ``encode`` gives fresh, acyclic data.
-_JSON = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, json.JSONEncoder().default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
 
 
 class Opaque:
@@ -52,6 +48,26 @@ class Opaque:
 
     def __repr__(self) -> str:
         return self.text
+
+
+def json_writer(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """``json.dumps(value, default=default)`` as a function whose C encoder is made once: json.dumps and
+    JSONEncoder.encode make a new one every call, most of the cost of a small value's JSON, and the child, the
+    runner and the canonical harness each take one a call, a hundred thousand calls a pass. The same text as
+    json.dumps (its separators): the runner counts the bytes the child sent with it, and the host digests
+    json.dumps's. No check for cycles: what it is given is fresh data (``encode``'s output, parsed JSON, the child's
+    own events); a cycle would end in RecursionError, as deep nesting does."""
+    encoder = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+    join = "".join
+
+    def text(value: Any) -> str:
+        return join(encoder(value, 0))
+
+    return text
+
+
+_json_text = json_writer(json.JSONEncoder().default)
 
 
 def _float(value: float) -> Any:
@@ -208,7 +224,7 @@ def value_bytes(value: Any, digest_over: int | None) -> bytes:
         packed_value = packed(value)
         if packed_value is not None and len(packed_value) > digest_over:
             return packed_value
-    return "".join(_JSON(encode(value), 0)).encode("utf-8", "replace")
+    return _json_text(encode(value)).encode("utf-8", "replace")
 
 
 def value_digest(value: Any, digest_over: int | None = None) -> str:

@@ -61,10 +61,8 @@ DEFAULT_CHILD_UID = 10001
 
 # The C scanner itself: json.loads costs more in its wrappers than in parsing.
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
-# The C encoder with the child's settings (json.dumps's defaults), without json.dumps's wrappers: it gives back the
-# very text the child sent for a value it parsed (no circular check: parsed JSON has no cycles).
-_ENCODE = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, None, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True)
+# The child's JSON writer: it gives back the very text the child sent for a value it parsed.
+_JSON_TEXT = codec.json_writer(json.JSONEncoder().default)
 
 
 def parse_report(data: bytes | bytearray) -> Any:
@@ -240,7 +238,7 @@ class Watch:
                 return  # not in order: what follows can't be placed
             event = {"i": entry[0], "status": "ok", "duration": entry[1], "value": entry[2]}
             try:
-                event["bytes"] = len("".join(_ENCODE(entry[2], 0)))  # what it took the child to send
+                event["bytes"] = len(_JSON_TEXT(entry[2]))  # what it took the child to send
             except (RecursionError, ValueError, TypeError):
                 event = {"i": entry[0], "status": "error", "message": "the report of the returned value was broken"}
             if overran and event["status"] == "ok":
